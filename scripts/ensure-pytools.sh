@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Create .tools/venv with the Python tools used by `make compose-check` and
+# `make sdk-check` (check-jsonschema, openapi-python-client).
+# Idempotent: a re-run with both tools present does nothing.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.tools/venv"
+
+# A venv whose interpreter no longer runs (e.g. its base python was removed)
+# is rebuilt from scratch.
+if [ -e "$VENV" ] && ! "$VENV/bin/python" -c '' >/dev/null 2>&1; then
+    echo "ensure-pytools: .tools/venv is broken; recreating it" >&2
+    rm -rf "$VENV"
+fi
+
+if [ -x "$VENV/bin/check-jsonschema" ] && [ -x "$VENV/bin/openapi-python-client" ]; then
+    exit 0
+fi
+
+if ! command -v python3 >/dev/null 2>&1; then
+    echo "error: python3 not found on PATH" >&2
+    exit 1
+fi
+
+apt_install() {
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            sudo="sudo"
+        else
+            echo "error: need to apt-get install $* but not root and no sudo" >&2
+            return 1
+        fi
+    fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    mkdir -p "$ROOT/.tools"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+        echo "ensure-pytools: 'python3 -m venv' failed; installing python3-venv" >&2
+        rm -rf "$VENV"
+        apt_install python3-venv
+        python3 -m venv "$VENV"
+    fi
+fi
+
+echo "ensure-pytools: installing check-jsonschema and openapi-python-client into .tools/venv" >&2
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check check-jsonschema openapi-python-client
+"$VENV/bin/pip" --disable-pip-version-check list 2>/dev/null \
+    | grep -Ei '^(check-jsonschema|openapi-python-client) ' >&2 || true

@@ -1,0 +1,152 @@
+//! The application: shared state, the router with its middleware, and `run`.
+//!
+//! `run` takes its listener and a shutdown future from the caller, so tests bind port 0
+//! and stop the server when they are done, and `main` wires SIGTERM/ctrl-c.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, Response};
+use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::ops::metrics;
+use crate::redis::{Keys, Redis};
+
+/// Largest request body accepted (JSON bodies here are small).
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach. Cheap to clone: handles and an `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    /// Redis: shared connection, key builder, dedicated-connection pool.
+    pub redis: Redis,
+    /// The settings the process started with.
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Connects to Redis (retrying briefly) and builds the state.
+    pub async fn connect(settings: Settings) -> anyhow::Result<AppState> {
+        Keys::validate_prefix(&settings.key_prefix).map_err(anyhow::Error::msg)?;
+        let keys = Keys::new(settings.key_prefix.clone());
+        let redis =
+            Redis::connect_with_retry(&settings.topology(), keys, Duration::from_secs(10)).await?;
+        Ok(AppState {
+            redis,
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+/// Every API route with its OpenAPI operation, registered together so they cannot drift.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(crate::users::router())
+        .merge(crate::sessions::router())
+        .merge(crate::ops::router())
+}
+
+/// The OpenAPI document, as served at `/openapi.json` and printed by `agora openapi`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The complete HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_router().split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    let timeout = state.settings.request_timeout();
+
+    api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .route_layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn_with_state(timeout, request_timeout))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(
+                    |req: &Request| {
+                        let id = req
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                    },
+                ))
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+                    AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+                }))
+                .layer(CompressionLayer::new())
+                .layer(CorsLayer::permissive().allow_credentials(false)),
+        )
+        .with_state(state)
+}
+
+/// Answers 503 problem+json when a request runs past the request timeout, so a slow
+/// Redis can never hold a client forever.
+async fn request_timeout(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response<axum::body::Body> {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => AppError::Timeout.into_response(),
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then drains requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    Ok(())
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received, draining requests");
+}

@@ -1,0 +1,162 @@
+//! Command line and settings.
+//!
+//! Every setting is a flag and an environment variable of the same name (`--redis-url`
+//! / `REDIS_URL`); the variable is the default, so the same binary runs from a shell,
+//! a Makefile, systemd or docker compose without a config file.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::redis::Topology;
+
+#[derive(Debug, Parser)]
+#[command(name = "agora", version, about = "Social and e-commerce HTTP API on Redis")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (background workers run in-process unless --no-workers).
+    Serve {
+        /// Do not run the background workers in this process.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run only the background workers.
+    Worker,
+    /// Load `migrations-free-seed/` into Redis; running it twice changes nothing.
+    Seed {
+        /// Folder holding the seed files.
+        #[arg(long, default_value = "migrations-free-seed")]
+        dir: std::path::PathBuf,
+    },
+    /// Print the OpenAPI document (JSON) to standard output.
+    Openapi,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Give an existing user the admin role.
+    Grant {
+        /// The user's username.
+        username: String,
+    },
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Listen address of the HTTP API.
+    #[arg(long, env = "AGORA_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub addr: SocketAddr,
+
+    /// Standalone Redis URL (redis://, rediss://, redis+unix://).
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        default_value = "redis://127.0.0.1:6379",
+        global = true
+    )]
+    pub redis_url: String,
+
+    /// Comma-separated Redis Cluster seed nodes; when set, Agora runs in cluster mode.
+    #[arg(long, env = "REDIS_CLUSTER_URLS", value_delimiter = ',', global = true)]
+    pub redis_cluster_urls: Vec<String>,
+
+    /// Prefix for every key, to share one Redis between deployments.
+    #[arg(long, env = "KEY_PREFIX", default_value = "", global = true)]
+    pub key_prefix: String,
+
+    /// API requests per minute per client (session user, else IP); 0 turns it off.
+    #[arg(long, env = "AGORA_RATE_LIMIT", default_value_t = 600, global = true)]
+    pub rate_limit: u32,
+
+    /// Log filter (tracing-subscriber EnvFilter syntax).
+    #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]
+    pub rust_log: String,
+
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "AGORA_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// Sliding idle timeout of a session, in seconds.
+    #[arg(
+        long,
+        env = "AGORA_SESSION_IDLE_SECS",
+        default_value_t = 24 * 3600,
+        global = true
+    )]
+    pub session_idle_secs: u64,
+
+    /// Absolute lifetime of a session, in seconds, however active it is.
+    #[arg(
+        long,
+        env = "AGORA_SESSION_LIFETIME_SECS",
+        default_value_t = 30 * 24 * 3600,
+        global = true
+    )]
+    pub session_lifetime_secs: u64,
+
+    /// Longest time one HTTP request may take before it is answered with 503.
+    #[arg(
+        long,
+        env = "AGORA_REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub request_timeout_ms: u64,
+
+    /// Whether the session cookie carries the `Secure` attribute (set it behind HTTPS).
+    #[arg(long, env = "AGORA_SECURE_COOKIES", default_value_t = false, global = true)]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: every default, the given Redis.
+    pub fn for_redis(topology: &Topology, key_prefix: &str) -> Settings {
+        let mut settings = Cli::parse_from(["agora", "openapi"]).settings;
+        match topology {
+            Topology::Standalone(url) => settings.redis_url = url.clone(),
+            Topology::Cluster(urls) => settings.redis_cluster_urls = urls.clone(),
+        }
+        settings.key_prefix = key_prefix.to_string();
+        settings
+    }
+
+    pub fn topology(&self) -> Topology {
+        if self.redis_cluster_urls.is_empty() {
+            Topology::Standalone(self.redis_url.clone())
+        } else {
+            Topology::Cluster(self.redis_cluster_urls.clone())
+        }
+    }
+
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(self.session_idle_secs)
+    }
+
+    pub fn session_lifetime(&self) -> Duration {
+        Duration::from_secs(self.session_lifetime_secs)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}

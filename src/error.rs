@@ -1,0 +1,242 @@
+//! One error type for the whole API, answered as RFC 9457 `application/problem+json`.
+//!
+//! Handlers return `Result<_, AppError>`; each variant maps to one status code and a
+//! stable `type` URI that clients can match on. Causes a client cannot act on (a bug,
+//! an unexpected Redis reply) become an opaque 500 whose detail is logged inside the
+//! request's span, never sent. Redis being down or slow is not a bug: it is a 503 with
+//! `Retry-After`, and the connection heals by itself when Redis returns.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::{
+    ContentBuilder, HeaderBuilder, Ref, RefOr, ResponseBuilder, ResponsesBuilder,
+};
+
+/// Seconds a client should wait before retrying when Redis is unavailable.
+const RETRY_AFTER_SECS: u32 = 1;
+
+/// The problem+json body (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation",
+    "title": "Invalid input",
+    "status": 422,
+    "detail": "The request has invalid fields.",
+    "errors": {"username": "must be 3 to 32 characters: letters, digits, _ - ."}
+}))]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; stable, for clients to match on.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short human summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this request.
+    pub detail: String,
+    /// For validation problems: field name → what is wrong with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<BTreeMap<String, String>>,
+}
+
+/// Every way a request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 422: one or more fields are invalid (field → message).
+    #[error("invalid input")]
+    Validation(BTreeMap<String, String>),
+    /// 400: the request could not be read (malformed JSON, wrong content type).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: no valid session, or wrong credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// 403: authenticated, but not allowed to do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// 404: the named thing does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409: the request conflicts with the current state (`kind` is the problem slug).
+    #[error("conflict: {detail}")]
+    Conflict { kind: &'static str, detail: String },
+    /// 415: the body is not JSON.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// 413: the body is larger than the limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 503: Redis is down, failing over or too slow; the client should retry.
+    #[error("redis unavailable: {0}")]
+    Unavailable(String),
+    /// 503: the request took longer than the server's request timeout.
+    #[error("request timed out")]
+    Timeout,
+    /// 500: anything else; logged, never shown.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    /// A 422 for a single field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
+        AppError::Validation(BTreeMap::from([(field.to_string(), message.into())]))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) | AppError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let (kind, title, detail) = match self {
+            AppError::Validation(_) => (
+                "validation",
+                "Invalid input",
+                "The request has invalid fields.".to_string(),
+            ),
+            AppError::BadRequest(detail) => ("bad-request", "Bad request", detail.clone()),
+            AppError::Unauthorized(detail) => {
+                ("unauthorized", "Unauthorized", (*detail).to_string())
+            }
+            AppError::Forbidden => (
+                "forbidden",
+                "Forbidden",
+                "Only the owner or an admin may do this.".to_string(),
+            ),
+            AppError::NotFound(what) => ("not-found", "Not found", format!("{what} not found.")),
+            AppError::Conflict { kind, detail } => (*kind, "Conflict", detail.clone()),
+            AppError::UnsupportedMediaType => (
+                "unsupported-media-type",
+                "Unsupported media type",
+                "Send the body as JSON with Content-Type: application/json.".to_string(),
+            ),
+            AppError::PayloadTooLarge => (
+                "payload-too-large",
+                "Payload too large",
+                "The request body is larger than the server accepts.".to_string(),
+            ),
+            AppError::Unavailable(_) => (
+                "unavailable",
+                "Service unavailable",
+                "The datastore is unavailable; retry after the time in Retry-After.".to_string(),
+            ),
+            AppError::Timeout => (
+                "timeout",
+                "Service unavailable",
+                "The request took too long; retry after the time in Retry-After.".to_string(),
+            ),
+            AppError::Internal(_) => (
+                "internal",
+                "Internal server error",
+                "Something went wrong on our side; it has been logged.".to_string(),
+            ),
+        };
+        Problem {
+            kind: format!("/problems/{kind}"),
+            title: title.to_string(),
+            status: self.status().as_u16(),
+            detail,
+            errors: match self {
+                AppError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl From<redis::RedisError> for AppError {
+    fn from(err: redis::RedisError) -> AppError {
+        if crate::redis::is_unavailable(&err) {
+            AppError::Unavailable(err.to_string())
+        } else {
+            AppError::Internal(anyhow::Error::new(err).context("redis"))
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            AppError::Internal(err) => tracing::error!(error = ?err, "request failed"),
+            AppError::Unavailable(err) => tracing::warn!(error = %err, "redis unavailable"),
+            _ => {}
+        }
+        let status = self.status();
+        let mut response = (status, axum::Json(self.problem())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// OpenAPI: documented error responses, so each `#[utoipa::path]` lists them by name.
+pub mod responses {
+    use super::*;
+
+    fn problem(description: &str, retry_after: bool) -> RefOr<utoipa::openapi::Response> {
+        let mut builder = ResponseBuilder::new().description(description).content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        );
+        if retry_after {
+            builder = builder.header(
+                "Retry-After",
+                HeaderBuilder::new()
+                    .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer))
+                    .description(Some("Seconds to wait before retrying."))
+                    .build(),
+            );
+        }
+        builder.build().into()
+    }
+
+    macro_rules! problem_response {
+        ($(#[$doc:meta])* $name:ident, $status:literal, $description:literal) => {
+            $(#[$doc])*
+            pub struct $name;
+            impl utoipa::IntoResponses for $name {
+                fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
+                    ResponsesBuilder::new()
+                        .response($status, problem($description, $status == "503"))
+                        .build()
+                        .into()
+                }
+            }
+        };
+    }
+
+    problem_response!(BadRequest, "400", "Malformed request (unreadable JSON or wrong content type)");
+    problem_response!(Unauthorized, "401", "No valid session (missing, expired or revoked token)");
+    problem_response!(Forbidden, "403", "Authenticated, but not the owner or an admin");
+    problem_response!(NotFound, "404", "Not found");
+    problem_response!(Conflict, "409", "Conflicts with the current state");
+    problem_response!(TooLarge, "413", "The body is larger than the server accepts");
+    problem_response!(NotJson, "415", "The body is not `application/json`");
+    problem_response!(Invalid, "422", "Invalid input; `errors` names each bad field");
+    problem_response!(Unavailable, "503", "Redis is unavailable or slow; retry after `Retry-After` seconds");
+}

@@ -1,0 +1,229 @@
+//! Extractors: how a handler gets its JSON body and its session user.
+//!
+//! axum's own `Json` rejects bad bodies with plain text; [`AppJson`] answers with
+//! problem+json instead, 400 for unreadable JSON and 422 naming the field whose value
+//! has the wrong type or is missing. [`AuthUser`] resolves the session token (Bearer
+//! header, else the session cookie), slides the session's idle timeout in the same
+//! round trip, and is where the owner-or-admin rule lives.
+
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::body::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::sessions::{self, SessionRecord};
+use crate::users::Role;
+use crate::validate;
+
+/// Name of the cookie that may carry the session token.
+pub const SESSION_COOKIE: &str = "agora_session";
+
+/// A JSON body whose rejections are problem+json.
+pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest(rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(AppJson)
+    }
+}
+
+/// Deserializes `bytes`, telling syntax errors (400) from field errors (422 + field).
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    if value.is_ok() {
+        deserializer
+            .end()
+            .map_err(|e| AppError::BadRequest(format!("The body is not valid JSON: {e}")))?;
+    }
+    value.map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                let message = message.split(" at line ").next().unwrap_or(&message);
+                // "missing field `x`" has the parent as its path: name the field itself.
+                let field = match message.strip_prefix("missing field `") {
+                    Some(rest) => {
+                        let name = rest.split('`').next().unwrap_or(rest);
+                        if path == "." { name.to_string() } else { format!("{path}.{name}") }
+                    }
+                    None if path == "." => "body".to_string(),
+                    None => path,
+                };
+                AppError::invalid(&field, message.to_string())
+            }
+            _ => AppError::BadRequest(format!("The body is not valid JSON: {inner}")),
+        }
+    })
+}
+
+/// The user behind the request's session. Extracting it refreshes the session.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: String,
+    pub username: String,
+    pub role: Role,
+    /// SHA-256 of the token: the session's id in Redis.
+    pub token_hash: String,
+    pub session: SessionRecord,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Resolves a `{id}` path segment (`me` = the session user) and requires that the
+    /// session user owns it or is an admin: the one owner-or-admin check of the API.
+    pub fn owned_user_id(&self, path_id: &str) -> AppResult<String> {
+        let id = resolve_user_id(path_id, Some(self))?;
+        if id == self.user_id || self.is_admin() {
+            Ok(id)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// Admins only.
+    pub fn require_admin(&self) -> AppResult<()> {
+        if self.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+}
+
+/// Resolves `me` to the session user (401 without one) and validates any other id.
+pub fn resolve_user_id(path_id: &str, auth: Option<&AuthUser>) -> AppResult<String> {
+    if path_id == "me" {
+        return auth
+            .map(|a| a.user_id.clone())
+            .ok_or(AppError::Unauthorized("`me` needs a session: send Authorization: Bearer <token>."));
+    }
+    validate::path_id("id", path_id)?;
+    Ok(path_id.to_string())
+}
+
+/// The raw session token from `Authorization: Bearer` or the session cookie.
+pub fn session_token(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AuthUser> {
+        let token = session_token(parts).ok_or(AppError::Unauthorized(
+            "This needs a session: send Authorization: Bearer <token>.",
+        ))?;
+        let token_hash = sessions::token::hash(&token)
+            .ok_or(AppError::Unauthorized("The session token is malformed."))?;
+        let session = sessions::repo::touch(&state.redis, &token_hash, &state.settings)
+            .await?
+            .ok_or(AppError::Unauthorized("The session has expired or was revoked."))?;
+        Ok(AuthUser {
+            user_id: session.user_id.clone(),
+            username: session.username.clone(),
+            role: session.role,
+            token_hash,
+            session,
+        })
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    /// No credentials → `None`; credentials that do not work are still a 401, so a client
+    /// with an expired token learns it instead of silently acting anonymously.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> AppResult<Option<AuthUser>> {
+        if session_token(parts).is_none() {
+            return Ok(None);
+        }
+        <AuthUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        count: u32,
+    }
+
+    fn field_of(err: AppError) -> String {
+        match err {
+            AppError::Validation(errors) => errors.keys().next().unwrap().clone(),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        assert_eq!(field_of(parse_json::<Body>(br#"{"name": "a"}"#).unwrap_err()), "count");
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"name": "a", "count": "x"}"#).unwrap_err()),
+            "count"
+        );
+        assert!(matches!(
+            parse_json::<Body>(br#"{"name": "#).unwrap_err(),
+            AppError::BadRequest(_)
+        ));
+        assert!(matches!(
+            parse_json::<Body>(br#"{"name": "a", "count": 1} x"#).unwrap_err(),
+            AppError::BadRequest(_)
+        ));
+    }
+}

@@ -1,0 +1,44 @@
+//! # Agora
+//!
+//! An HTTP backend for social and e-commerce features whose only datastore is Redis.
+//! Each feature is one classic Redis pattern, done as it should be in production:
+//! atomic where tutorials are racy, one round trip where tutorials loop, and
+//! cluster-ready (the same code runs on one Redis and on a Redis Cluster).
+//!
+//! ## Code tour
+//!
+//! Layers, top to bottom; each calls only the one below it.
+//!
+//! - **HTTP**: [`app`] (state, router, middleware, `run`), [`extract`] (`AppJson`,
+//!   `AuthUser`), [`error`] (one error enum → problem+json), [`openapi`] (the
+//!   document's frame; operations come from each area's `routes!`), [`ops`] (health,
+//!   readiness, metrics).
+//! - **Areas**, one folder each: `mod.rs` says why the area uses the Redis structure it
+//!   uses and builds its router; `handlers.rs` parse, authorize, call, respond;
+//!   `model.rs` request/response types; `repo.rs` the only code that issues the area's
+//!   Redis commands (its module docs list its keys); `service.rs` what spans areas.
+//!   - [`users`]: hashes, unique username/e-mail claimed by one Lua script.
+//!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
+//!   - [`jobs`]: the e-mail list queue.
+//! - **Redis plumbing**: [`redis`] (standalone | cluster behind one type, the
+//!   dedicated-connection pool), [`redis::keys`] (every key name), [`redis::scripts`]
+//!   (the Lua registry; scripts live in `lua/`), [`redis::batch`] (multi-key batches
+//!   grouped by slot).
+//! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
+//!   [`workers`].
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod openapi;
+pub mod ops;
+pub mod redis;
+pub mod seed;
+pub mod sessions;
+pub mod telemetry;
+pub mod time;
+pub mod users;
+pub mod validate;
+pub mod workers;

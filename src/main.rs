@@ -1,0 +1,76 @@
+//! The `agora` binary: parse settings, start logging, run the subcommand.
+
+use std::process::ExitCode;
+
+use agora::app::{self, AppState};
+use agora::config::{AdminCommand, Cli, Command};
+use agora::{seed, telemetry, users, workers};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.settings.rust_log, cli.settings.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("agora: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = cli.settings;
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", app::openapi().to_pretty_json()?);
+        }
+        Command::Serve { no_workers } => {
+            let state = AppState::connect(settings.clone()).await?;
+            users::password::warm_up();
+            let listener = tokio::net::TcpListener::bind(settings.addr).await?;
+            tracing::info!(
+                addr = %listener.local_addr()?,
+                redis = %state.redis.topology().redacted(),
+                docs = %format!("http://{}/docs", listener.local_addr()?),
+                "agora serving"
+            );
+            let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+            let worker_task = (!no_workers).then(|| {
+                let redis = state.redis.clone();
+                let mut stopped = workers_stopped.clone();
+                tokio::spawn(workers::run(redis, async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                }))
+            });
+            app::run(listener, state, app::shutdown_signal()).await?;
+            let _ = stop_workers.send(true);
+            if let Some(task) = worker_task {
+                let _ = task.await;
+            }
+        }
+        Command::Worker => {
+            let state = AppState::connect(settings).await?;
+            workers::run(state.redis, app::shutdown_signal()).await;
+        }
+        Command::Seed { dir } => {
+            let state = AppState::connect(settings).await?;
+            let report = seed::run(&state.redis, &dir).await?;
+            println!(
+                "seed: {} users created, {} already present",
+                report.users_created, report.users_existing
+            );
+        }
+        Command::Admin {
+            command: AdminCommand::Grant { username },
+        } => {
+            let state = AppState::connect(settings).await?;
+            let id = users::service::grant_admin(&state.redis, &username)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("granted admin to {username} (user {id})");
+        }
+    }
+    Ok(())
+}

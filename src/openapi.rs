@@ -1,0 +1,64 @@
+//! The OpenAPI document's frame: info, tags, security schemes, shared schemas.
+//!
+//! Operations are not listed here: each area's router registers its handlers with
+//! `routes!(...)`, which adds their `#[utoipa::path]` docs, so routes and docs cannot
+//! drift. The committed `openapi/openapi.json` is `agora openapi`'s output, and a test
+//! fails when they differ.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+use crate::error::Problem;
+use crate::extract::SESSION_COOKIE;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Agora",
+        description = "Social and e-commerce features on Redis. Each operation's description names the Redis commands it runs. Errors are RFC 9457 `application/problem+json`.",
+        license(name = "MIT")
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(Problem)),
+    tags(
+        (name = "users", description = "Users as hashes (`user:{id}`), unique username/e-mail indexes claimed by one Lua script"),
+        (name = "sessions", description = "Sessions as hashes with a sliding idle TTL and an absolute lifetime; a per-user index to list and revoke"),
+        (name = "ops", description = "Health, readiness, Prometheus metrics")
+    )
+)]
+struct ApiDoc;
+
+/// The document before any operation is added.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Name of the bearer-token security scheme, for `security(...)` in operations.
+pub const BEARER: &str = "bearer";
+/// Name of the cookie security scheme.
+pub const COOKIE: &str = "session_cookie";
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The `token` from POST /v1/sessions"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            COOKIE,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The HttpOnly cookie set by POST /v1/sessions",
+            ))),
+        );
+    }
+}

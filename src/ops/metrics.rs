@@ -1,0 +1,107 @@
+//! Prometheus metrics: recorded with the `metrics` facade, rendered by
+//! metrics-exporter-prometheus from our own `/metrics` route (no second listener).
+//!
+//! HTTP metrics are labelled by the *route template* (`/v1/users/{id}`), never the raw
+//! path, so label cardinality stays bounded. Redis figures are read from `INFO` when
+//! `/metrics` is scraped, so they cost nothing between scrapes.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::redis::Redis;
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The `INFO` fields exported as gauges, per node.
+const REDIS_INFO_FIELDS: &[&str] = &[
+    "used_memory",
+    "evicted_keys",
+    "keyspace_hits",
+    "keyspace_misses",
+    "connected_clients",
+];
+
+/// The process-wide recorder (installed once; tests build many apps in one process).
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("http_request_duration_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+            .expect("static buckets are valid")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (embedding); then ours only renders.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+/// Middleware: counts each request and observes its latency by route and status.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Reads `INFO` from every primary and sets `redis_<field>{node=...}` gauges.
+pub async fn record_redis_info(redis: &Redis) {
+    let _ = handle();
+    match redis.info_per_node().await {
+        Ok(nodes) => {
+            metrics::gauge!("redis_up").set(1.0);
+            for (node, info) in nodes {
+                for (field, value) in parse_info(&info) {
+                    metrics::gauge!(format!("redis_{field}"), "node" => node.clone()).set(value);
+                }
+            }
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "INFO failed while rendering metrics");
+            metrics::gauge!("redis_up").set(0.0);
+        }
+    }
+}
+
+fn parse_info(info: &str) -> impl Iterator<Item = (&str, f64)> {
+    info.lines().filter_map(|line| {
+        let (field, value) = line.trim().split_once(':')?;
+        if !REDIS_INFO_FIELDS.contains(&field) {
+            return None;
+        }
+        Some((field, value.parse().ok()?))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_only_known_numeric_fields() {
+        let info = "# Memory\r\nused_memory:1024\r\nused_memory_human:1K\r\nevicted_keys:3\r\n";
+        let parsed: Vec<_> = super::parse_info(info).collect();
+        assert_eq!(parsed, vec![("used_memory", 1024.0), ("evicted_keys", 3.0)]);
+    }
+}

@@ -1,0 +1,28 @@
+//! The Lua script registry.
+//!
+//! Whatever must be atomic and touches more than one key (or reads then writes) is a
+//! script in `lua/`, each opening with its KEYS/ARGV/Returns contract. They are embedded
+//! at compile time and loaded once per process; redis-rs's [`Script`] sends EVALSHA and,
+//! when a server answers NOSCRIPT (restart, failover, a new cluster node), loads the
+//! script and retries, so callers never manage SHA1s. Every script's keys share one hash
+//! tag, so each runs in one slot on a cluster.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+macro_rules! script {
+    ($name:ident, $file:literal) => {
+        #[doc = concat!("`lua/", $file, "`")]
+        pub static $name: LazyLock<Script> =
+            LazyLock::new(|| Script::new(include_str!(concat!("../../lua/", $file))));
+    };
+}
+
+script!(CLAIM_IDENTITY, "claim_identity.lua");
+script!(RELEASE_IDENTITY, "release_identity.lua");
+script!(SESSION_TOUCH, "session_touch.lua");
+script!(RECORD_LOGIN, "record_login.lua");
+script!(UPDATE_USER, "update_user.lua");
+script!(HSET_IF_EXISTS, "hset_if_exists.lua");
+script!(RAISE_COUNTER, "raise_counter.lua");

@@ -1,0 +1,182 @@
+//! HTTP handlers for sessions.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::Extension;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::model::{Login, LoginResponse, Session, SessionList};
+use super::service::{self, ClientInfo};
+use super::{repo, token};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult, responses};
+use crate::extract::{AppJson, AuthUser, SESSION_COOKIE};
+
+/// Log in
+///
+/// `login` is a username or an e-mail. Unknown users and wrong passwords get the same
+/// 401 and take about the same time (argon2 runs either way). The answer carries the
+/// bearer token (shown only here) and sets it as an HttpOnly, SameSite=Lax cookie.
+///
+/// Redis: `HGET users:{identity}:by_username|by_email`, `HMGET user:{id}`,
+/// `EVALSHA record_login` (ZREMRANGEBYSCORE + ZADD `user:{id}:sessions`, HINCRBY
+/// `login_count`), `MULTI HSET session:{sha256} … PEXPIRE EXEC`, `HGETALL user:{id}`.
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
+    request_body = Login,
+    responses(
+        (status = 201, description = "Logged in", body = LoginResponse,
+            headers(("Set-Cookie" = String, description = "agora_session=<token>; HttpOnly; SameSite=Lax"))),
+        (status = 401, description = "Unknown login or wrong password (same answer for both)",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        responses::BadRequest, responses::NotJson, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    AppJson(input): AppJson<Login>,
+) -> AppResult<Response> {
+    let client = ClientInfo {
+        ip_address: connect_info.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()).unwrap_or_default(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect())
+            .unwrap_or_default(),
+    };
+    let (token, mut body) = service::login(&state.redis, &state.settings, input, client).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        state.settings.session_lifetime_secs,
+        if state.settings.secure_cookies { "; Secure" } else { "" }
+    );
+    body.token = token;
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// The current session
+///
+/// Also slides the idle timeout, as every authenticated request does.
+///
+/// Redis: `EVALSHA session_touch` (HGET, HSET last_activity, PEXPIRE, HGETALL on
+/// `session:{sha256}`).
+#[utoipa::path(get, path = "/v1/sessions/current", tag = "sessions",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The session making this request", body = Session),
+        responses::Unauthorized, responses::Unavailable
+    ))]
+pub async fn current_session(auth: AuthUser) -> Json<Session> {
+    Json(auth.session.view(&auth.token_hash))
+}
+
+/// Log out
+///
+/// The token stops working at once; the session cookie is cleared.
+///
+/// Redis: `ZSCORE` / `ZREM user:{id}:sessions`, `DEL session:{sha256}`.
+#[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions",
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        responses::Unauthorized, responses::Unavailable
+    ))]
+pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> AppResult<Response> {
+    repo::revoke(&state.redis, &auth.user_id, &auth.token_hash).await?;
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// List a user's sessions
+///
+/// Owner or admin; `me` is the session user. Newest login first; expired entries are
+/// pruned from the index on the way.
+///
+/// Redis: `ZREMRANGEBYSCORE` + `ZRANGE user:{id}:sessions`, then `HGETALL` + `PTTL`
+/// of every session in one batch (one pipeline per slot on a cluster).
+#[utoipa::path(get, path = "/v1/users/{id}/sessions", tag = "sessions",
+    params(("id" = String, Path, description = "User id, or `me`")),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The user's live sessions", body = SessionList),
+        responses::Unauthorized, responses::Forbidden, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<SessionList>> {
+    let user_id = auth.owned_user_id(&id)?;
+    let items = repo::list(&state.redis, &user_id)
+        .await?
+        .iter()
+        .map(|s| s.view(&auth.token_hash))
+        .collect();
+    Ok(Json(SessionList { items }))
+}
+
+/// Revoke all of a user's sessions
+///
+/// Owner or admin; includes the session making the request.
+///
+/// Redis: `ZRANGE user:{id}:sessions`, `DEL session:{…}` for each (batched by slot),
+/// `DEL user:{id}:sessions`.
+#[utoipa::path(delete, path = "/v1/users/{id}/sessions", tag = "sessions",
+    params(("id" = String, Path, description = "User id, or `me`")),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Every session revoked"),
+        responses::Unauthorized, responses::Forbidden, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn revoke_all_sessions(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    let user_id = auth.owned_user_id(&id)?;
+    repo::revoke_all(&state.redis, &user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revoke one session
+///
+/// Owner or admin; `session_id` is an `id` from the sessions list.
+///
+/// Redis: `ZSCORE` / `ZREM user:{id}:sessions`, `DEL session:{session_id}`.
+#[utoipa::path(delete, path = "/v1/users/{id}/sessions/{session_id}", tag = "sessions",
+    params(
+        ("id" = String, Path, description = "User id, or `me`"),
+        ("session_id" = String, Path, description = "A session `id` (64 hex characters)")
+    ),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        responses::Unauthorized, responses::Forbidden, responses::NotFound, responses::Invalid,
+        responses::Unavailable
+    ))]
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((id, session_id)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let user_id = auth.owned_user_id(&id)?;
+    if !token::is_session_id(&session_id) {
+        return Err(AppError::invalid("session_id", "must be 64 lowercase hex characters"));
+    }
+    if repo::revoke(&state.redis, &user_id, &session_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::NotFound("session"))
+    }
+}

@@ -1,0 +1,65 @@
+//! Login: find the user, check the password in constant-ish time, open a session.
+
+use super::model::{Login, LoginResponse};
+use super::repo::{self, NewSession};
+use crate::config::Settings;
+use crate::error::{AppError, AppResult};
+use crate::redis::Redis;
+use crate::time;
+use crate::users::{self, password};
+use crate::validate;
+
+/// The same answer for an unknown login and a wrong password.
+const INVALID: AppError = AppError::Unauthorized("Invalid login or password.");
+
+/// Where a login request came from.
+pub struct ClientInfo {
+    pub ip_address: String,
+    pub user_agent: String,
+}
+
+pub async fn login(redis: &Redis, settings: &Settings, input: Login, client: ClientInfo) -> AppResult<(String, LoginResponse)> {
+    validate::Validator::new()
+        .check("login", validate::required_text(&input.login, 254))
+        .check("password", validate::text(&input.password, 128).and_then(|()| {
+            if input.password.is_empty() { Err("must not be empty".into()) } else { Ok(()) }
+        }))
+        .finish()?;
+
+    let id = users::repo::find_id(redis, &input.login).await?;
+    let credentials = match &id {
+        Some(id) => users::repo::credentials(redis, id).await?,
+        None => None,
+    };
+    let stored_hash = credentials.as_ref().map(|(_, _, hash)| hash.clone());
+    // Runs argon2 either way, so unknown users cost the same time as wrong passwords.
+    if !password::verify(input.password, stored_hash).await {
+        return Err(INVALID);
+    }
+    let (Some(user_id), Some((username, role, _))) = (id, credentials) else {
+        return Err(INVALID);
+    };
+
+    let (token, record) = repo::create(
+        redis,
+        NewSession {
+            user_id: &user_id,
+            username: &username,
+            role,
+            ip_address: &client.ip_address,
+            user_agent: &client.user_agent,
+        },
+        settings,
+    )
+    .await?;
+    let user = users::repo::get(redis, &user_id, None).await?.ok_or(INVALID)?;
+    Ok((
+        token,
+        LoginResponse {
+            token: String::new(),
+            expires_at: time::rfc3339_from_ms(record.expires_at_ms()),
+            absolute_expires_at: time::rfc3339_from_ms(record.expires_at_ms),
+            user,
+        },
+    ))
+}

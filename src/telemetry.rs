@@ -1,0 +1,20 @@
+//! Logging: one `tracing` subscriber for the process, text or JSON.
+//!
+//! Every request runs in a span carrying its method, route and request id (see
+//! `app::router`), so a 500's cause is logged next to the request that hit it.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber; safe to call more than once (later calls are no-ops).
+pub fn init(filter: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

@@ -1,0 +1,135 @@
+//! HTTP handlers for users: parse, authorize, call the repository, shape the response.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::Json;
+
+use super::model::{CreateUser, UpdateUser, User, UserQuery};
+use super::{repo, service};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult, responses};
+use crate::extract::{AppJson, AuthUser, resolve_user_id};
+
+/// Register a user
+///
+/// Stores the user as a hash and claims the username and e-mail in one Lua script over
+/// two index hashes (409 if either is taken, and nothing is left behind), then enqueues
+/// a welcome e-mail job.
+///
+/// Redis: `INCR users:next_id`; `MULTI HSET user:{id} … PEXPIRE EXEC`;
+/// `EVALSHA claim_identity` (HGET/HSET on `users:{identity}:by_username` and
+/// `:by_email`); `PERSIST user:{id}`; `LPUSH queue:emails`.
+#[utoipa::path(post, path = "/v1/users", tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created; `Location` names the user", body = User,
+            headers(("Location" = String, description = "/v1/users/{id}"))),
+        responses::BadRequest, responses::Conflict, responses::TooLarge, responses::NotJson,
+        responses::Invalid, responses::Unavailable
+    ))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    AppJson(input): AppJson<CreateUser>,
+) -> AppResult<impl IntoResponse> {
+    let user = service::register(&state.redis, input).await?;
+    let location = format!("/v1/users/{}", user.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user)))
+}
+
+/// Get a user
+///
+/// The whole user, or only the fields named in `?fields=`. `me` is the session user.
+///
+/// Redis: one pipeline in the user's slot: `HGETALL user:{id}` (or `HMGET` with
+/// `?fields=`), `ZCARD user:{id}:followers`, `ZCARD user:{id}:following`.
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id, or `me`"), UserQuery),
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The user", body = User),
+        responses::Unauthorized, responses::NotFound, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    auth: Option<AuthUser>,
+    Path(id): Path<String>,
+    Query(query): Query<UserQuery>,
+) -> AppResult<Json<User>> {
+    let id = resolve_user_id(&id, auth.as_ref())?;
+    let fields = query.parse_fields()?;
+    repo::get(&state.redis, &id, fields.as_deref())
+        .await?
+        .map(Json)
+        .ok_or(AppError::NotFound("user"))
+}
+
+/// Update a user
+///
+/// Changes only the given fields (owner or admin). A new e-mail is claimed atomically
+/// like at registration (409 if taken) and the old one released.
+///
+/// Redis: `EVALSHA update_user` (EXISTS, HSET/HDEL, HGETALL, ZCARD ×2 in the user's
+/// slot); for an e-mail change also `HGET` and `EVALSHA claim_identity` /
+/// `release_identity`.
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id, or `me`")),
+    request_body = UpdateUser,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The updated user", body = User),
+        responses::BadRequest, responses::Unauthorized, responses::Forbidden, responses::NotFound,
+        responses::Conflict, responses::NotJson, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<UpdateUser>,
+) -> AppResult<Json<User>> {
+    let id = auth.owned_user_id(&id)?;
+    input.validate()?;
+    let mut changes = Vec::new();
+    if let Some(name) = input.name {
+        changes.push(("name", name));
+    }
+    if let Some(bio) = input.bio {
+        changes.push(("bio", bio));
+    }
+    if let Some(avatar) = input.avatar {
+        changes.push(("avatar", avatar));
+    }
+    if let Some(email) = input.email {
+        changes.push(("email", email));
+    }
+    repo::update(&state.redis, &id, changes)
+        .await?
+        .map(Json)
+        .ok_or(AppError::NotFound("user"))
+}
+
+/// Delete a user
+///
+/// Owner or admin. Revokes every session first (so the tokens stop working), then
+/// deletes the user's hash and every key of their aggregate in one DEL, then frees the
+/// username and e-mail.
+///
+/// Redis: `ZRANGE user:{id}:sessions`, `DEL session:{…}` per session (batched by slot),
+/// `HMGET user:{id}`, `DEL user:{id} user:{id}:…`, `EVALSHA release_identity`.
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "users",
+    params(("id" = String, Path, description = "User id, or `me`")),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        responses::Unauthorized, responses::Forbidden, responses::NotFound, responses::Invalid,
+        responses::Unavailable
+    ))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
+    let id = auth.owned_user_id(&id)?;
+    service::delete(&state.redis, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,30 @@
+//! Users: one hash per user (`user:{id}`), as in seeds 000 and 002.
+//!
+//! A hash keeps an entity's fields together under one key: HGETALL reads it in one
+//! command, HMGET reads only what a client asked for (`?fields=`), HINCRBY counts logins
+//! in place, and it costs far less memory than one string key per field. Uniqueness of
+//! username and e-mail comes from two index hashes that share one hash tag, so a single
+//! Lua script can claim both atomically on a cluster too (see `repo`).
+
+mod handlers;
+pub mod model;
+pub mod password;
+pub mod repo;
+pub mod service;
+
+pub use model::{Role, User};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::create_user))
+        .routes(routes!(
+            handlers::get_user,
+            handlers::update_user,
+            handlers::delete_user
+        ))
+}

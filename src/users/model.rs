@@ -1,0 +1,223 @@
+//! User types: what the API accepts and returns, and how a user hash maps to them.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::validate::{self, Validator};
+use crate::error::AppResult;
+
+/// A user's role: `admin`s manage products, config and other users.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stored role; anything unknown is the least privileged role.
+    pub fn parse(value: &str) -> Role {
+        if value == "admin" { Role::Admin } else { Role::User }
+    }
+}
+
+/// A user as the API returns it. Never the password or its hash.
+///
+/// Every field is present unless `?fields=` asked for fewer; `bio` and `avatar` are
+/// absent when not set.
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Successful logins (HINCRBY on each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_count: Option<u64>,
+    /// ZCARD of `user:{id}:followers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follower_count: Option<u64>,
+    /// ZCARD of `user:{id}:following`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following_count: Option<u64>,
+}
+
+impl User {
+    /// Builds a user from its hash (HGETALL or HMGET pairs) and follow counts.
+    pub fn from_hash(
+        hash: &HashMap<String, String>,
+        follower_count: Option<u64>,
+        following_count: Option<u64>,
+    ) -> User {
+        let text = |f: &str| hash.get(f).filter(|v| !v.is_empty()).cloned();
+        User {
+            id: hash.get("id").cloned().unwrap_or_default(),
+            username: text("username"),
+            email: text("email"),
+            name: text("name"),
+            bio: text("bio"),
+            avatar: text("avatar"),
+            role: hash.get("role").map(|r| Role::parse(r)),
+            created_at: text("created_at"),
+            login_count: hash.get("login_count").map(|n| n.parse().unwrap_or(0)),
+            follower_count,
+            following_count,
+        }
+    }
+}
+
+/// The fields `?fields=` may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    Hash(&'static str),
+    FollowerCount,
+    FollowingCount,
+}
+
+impl UserField {
+    /// Hash fields a client may read (never `password_hash`).
+    pub const HASH_FIELDS: [&'static str; 8] = [
+        "id",
+        "username",
+        "email",
+        "name",
+        "bio",
+        "avatar",
+        "role",
+        "created_at",
+    ];
+
+    pub fn parse(name: &str) -> Option<UserField> {
+        match name {
+            "login_count" => Some(UserField::Hash("login_count")),
+            "follower_count" => Some(UserField::FollowerCount),
+            "following_count" => Some(UserField::FollowingCount),
+            other => Self::HASH_FIELDS
+                .iter()
+                .find(|f| **f == other)
+                .map(|f| UserField::Hash(f)),
+        }
+    }
+}
+
+/// Query of `GET /v1/users/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UserQuery {
+    /// Comma-separated fields to return (HMGET), e.g. `name,email`; `id` always comes.
+    pub fields: Option<String>,
+}
+
+impl UserQuery {
+    /// The requested fields, or `None` for the whole user; 422 names an unknown field.
+    pub fn parse_fields(&self) -> AppResult<Option<Vec<UserField>>> {
+        let Some(list) = &self.fields else { return Ok(None) };
+        let mut fields = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let field = UserField::parse(name).ok_or_else(|| {
+                crate::error::AppError::invalid(
+                    "fields",
+                    format!("unknown field {name:?}; known: id, username, email, name, bio, avatar, role, created_at, login_count, follower_count, following_count"),
+                )
+            })?;
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        Ok(Some(fields))
+    }
+}
+
+/// Body of `POST /v1/users`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// 3 to 32 of letters, digits, `_ - .`; unique, case-insensitively.
+    #[schema(example = "alice")]
+    pub username: String,
+    /// Unique, case-insensitively.
+    #[schema(example = "alice@example.com")]
+    pub email: String,
+    /// 8 to 128 characters; stored only as an argon2id hash.
+    #[schema(example = "correct horse battery staple")]
+    pub password: String,
+    /// Display name (defaults to the username).
+    pub name: Option<String>,
+    pub bio: Option<String>,
+    /// http(s) URL of an avatar image.
+    pub avatar: Option<String>,
+}
+
+impl CreateUser {
+    pub fn validate(&self) -> AppResult<()> {
+        let mut v = Validator::new();
+        v.check("username", validate::username(&self.username))
+            .check("email", validate::email(&self.email))
+            .check("password", validate::password(&self.password));
+        if let Some(name) = &self.name {
+            v.check("name", validate::required_text(name, 100));
+        }
+        if let Some(bio) = &self.bio {
+            v.check("bio", validate::text(bio, 500));
+        }
+        if let Some(avatar) = &self.avatar {
+            v.check("avatar", validate::url(avatar));
+        }
+        v.finish()
+    }
+}
+
+/// Body of `PATCH /v1/users/{id}`: only the given fields change. An empty `bio` or
+/// `avatar` removes it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar: Option<String>,
+    /// A new e-mail; claimed atomically like at registration (409 if taken).
+    pub email: Option<String>,
+}
+
+impl UpdateUser {
+    pub fn validate(&self) -> AppResult<()> {
+        let mut v = Validator::new();
+        if let Some(name) = &self.name {
+            v.check("name", validate::required_text(name, 100));
+        }
+        if let Some(bio) = &self.bio {
+            v.check("bio", validate::text(bio, 500));
+        }
+        if let Some(avatar) = self.avatar.as_deref().filter(|a| !a.is_empty()) {
+            v.check("avatar", validate::url(avatar));
+        }
+        if let Some(email) = &self.email {
+            v.check("email", validate::email(email));
+        }
+        if self.name.is_none() && self.bio.is_none() && self.avatar.is_none() && self.email.is_none() {
+            v.check("body", Err("send at least one of name, bio, avatar, email".into()));
+        }
+        v.finish()
+    }
+}

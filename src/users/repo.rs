@@ -1,0 +1,343 @@
+//! Users in Redis: the only code that names user keys.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `user:{id}` | hash | the user (seed 000/002), incl. `password_hash`, `login_count` |
+//! | `users:next_id` | string | last id handed out (INCR) |
+//! | `users:{identity}:by_username` | hash | lower-cased username → id |
+//! | `users:{identity}:by_email` | hash | lower-cased e-mail → id |
+//!
+//! Registration spans two slots (the user's and the identity indexes'), so it is a
+//! sequence of single-slot steps ordered for crashes:
+//! 1. `HSET user:{id}` with a 60 s TTL: a *pending* user nothing points at yet;
+//! 2. claim username and e-mail together (`claim_identity.lua`, one slot, atomic);
+//! 3. `PERSIST user:{id}`.
+//!
+//! A crash after 1 leaves a hash that expires by itself. A crash after 2 leaves a claim
+//! whose user hash expires: such a claim is *stale*, and the next registration that
+//! meets it checks `EXISTS user:{owner}` and takes it over (the script only replaces
+//! the owner it was told is stale). Deleting a user runs the same steps backwards:
+//! sessions, then the user's keys, then the claims (compare-and-delete).
+
+use std::collections::HashMap;
+
+use redis::{AsyncCommands, Value};
+
+use super::model::{Role, User, UserField};
+use crate::error::{AppError, AppResult};
+use crate::redis::keys::UserPart;
+use crate::redis::{Redis, scripts};
+
+/// How long a registration may take between its first and last step.
+const PENDING_TTL_MS: i64 = 60_000;
+
+/// A unique identifier of a user, with its index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    Username,
+    Email,
+}
+
+impl Identity {
+    fn index_key(self, redis: &Redis) -> String {
+        match self {
+            Identity::Username => redis.keys.username_index(),
+            Identity::Email => redis.keys.email_index(),
+        }
+    }
+
+    fn taken(self) -> AppError {
+        match self {
+            Identity::Username => AppError::Conflict {
+                kind: "username-taken",
+                detail: "That username is taken.".into(),
+            },
+            Identity::Email => AppError::Conflict {
+                kind: "email-taken",
+                detail: "That e-mail address is already registered.".into(),
+            },
+        }
+    }
+}
+
+/// Index form of a username or e-mail: lower-cased, so `Alice` and `alice` collide.
+pub fn normalize(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+/// What a new user is made of (validated, password already hashed).
+pub struct NewUser {
+    /// A fixed id (the seed), or `None` to allocate one with INCR.
+    pub id: Option<String>,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub name: String,
+    pub bio: Option<String>,
+    pub avatar: Option<String>,
+    pub role: Role,
+    pub created_at: String,
+}
+
+/// Registers a user (see the module docs for the step order). 409 when the username or
+/// e-mail is taken; nothing of the attempt is left behind then.
+pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
+    let mut conn = redis.conn();
+    let id = match new.id.clone() {
+        Some(id) => id,
+        None => conn.incr::<_, _, u64>(redis.keys.user_ids(), 1).await?.to_string(),
+    };
+    let user_key = redis.keys.user(&id);
+
+    let mut fields: Vec<(&str, String)> = vec![
+        ("id", id.clone()),
+        ("username", new.username.clone()),
+        ("email", new.email.clone()),
+        ("name", new.name.clone()),
+        ("role", new.role.as_str().to_string()),
+        ("created_at", new.created_at.clone()),
+        ("login_count", "0".to_string()),
+        ("password_hash", new.password_hash.clone()),
+    ];
+    if let Some(bio) = new.bio.clone().filter(|b| !b.is_empty()) {
+        fields.push(("bio", bio));
+    }
+    if let Some(avatar) = new.avatar.clone().filter(|a| !a.is_empty()) {
+        fields.push(("avatar", avatar));
+    }
+    // Step 1: the pending user (same slot: one MULTI).
+    let _: () = redis::pipe()
+        .atomic()
+        .hset_multiple(&user_key, &fields)
+        .ignore()
+        .pexpire(&user_key, PENDING_TTL_MS)
+        .ignore()
+        .query_async(&mut conn)
+        .await?;
+
+    // Step 2: the unique claims; on conflict remove the pending user.
+    let claims = [
+        (Identity::Username, normalize(&new.username)),
+        (Identity::Email, normalize(&new.email)),
+    ];
+    if let Err(err) = claim(redis, &id, &claims).await {
+        let _: redis::RedisResult<()> = conn.del(&user_key).await;
+        return Err(err);
+    }
+
+    // Step 3: the user is real now.
+    let _: bool = conn.persist(&user_key).await?;
+    let hash: HashMap<String, String> = fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    Ok(User::from_hash(&hash, Some(0), Some(0)))
+}
+
+/// Claims every `(identity, value)` for `user_id` at once, taking over stale claims.
+async fn claim(redis: &Redis, user_id: &str, claims: &[(Identity, String)]) -> AppResult<()> {
+    let mut conn = redis.conn();
+    let mut stale = vec![String::new(); claims.len()];
+    // Each round can discover one stale claim; one more round then succeeds or conflicts.
+    for _ in 0..=claims.len() {
+        let mut invocation = scripts::CLAIM_IDENTITY.prepare_invoke();
+        for (identity, _) in claims {
+            invocation.key(identity.index_key(redis));
+        }
+        invocation.arg(user_id);
+        for ((_, value), stale_owner) in claims.iter().zip(&stale) {
+            invocation.arg(value).arg(stale_owner);
+        }
+        let reply: Vec<Value> = invocation.invoke_async(&mut conn).await?;
+        if reply.is_empty() {
+            return Ok(());
+        }
+        let (position, owner): (usize, String) = redis::from_redis_value(Value::Array(reply))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("claim_identity reply: {e}")))?;
+        let index = position - 1;
+        let owner_exists: bool = conn.exists(redis.keys.user(&owner)).await?;
+        if owner_exists {
+            return Err(claims[index].0.taken());
+        }
+        tracing::info!(owner, "taking over a stale identity claim");
+        stale[index] = owner;
+    }
+    Err(claims[0].0.taken())
+}
+
+/// Releases claims still owned by `user_id` (compare-and-delete).
+async fn release(redis: &Redis, user_id: &str, claims: &[(Identity, String)]) -> AppResult<()> {
+    let mut invocation = scripts::RELEASE_IDENTITY.prepare_invoke();
+    for (identity, _) in claims {
+        invocation.key(identity.index_key(redis));
+    }
+    invocation.arg(user_id);
+    for (_, value) in claims {
+        invocation.arg(value);
+    }
+    let _: u64 = invocation.invoke_async(&mut redis.conn()).await?;
+    Ok(())
+}
+
+/// The whole user, or only `fields` (HMGET), with follow counts when asked; `None` if
+/// there is no such user. One round trip: every key is in the user's slot.
+pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppResult<Option<User>> {
+    let user_key = redis.keys.user(id);
+    let followers = redis.keys.user_part(id, UserPart::Followers);
+    let following = redis.keys.user_part(id, UserPart::Following);
+    let mut conn = redis.conn();
+
+    let Some(fields) = fields else {
+        let (hash, follower_count, following_count): (HashMap<String, String>, u64, u64) =
+            redis::pipe()
+                .hgetall(&user_key)
+                .zcard(&followers)
+                .zcard(&following)
+                .query_async(&mut conn)
+                .await?;
+        if hash.is_empty() {
+            return Ok(None);
+        }
+        return Ok(Some(User::from_hash(&hash, Some(follower_count), Some(following_count))));
+    };
+
+    let mut names: Vec<&str> = vec!["id"];
+    names.extend(fields.iter().filter_map(|f| match f {
+        UserField::Hash(name) if *name != "id" => Some(*name),
+        _ => None,
+    }));
+    let (values, follower_count, following_count): (Vec<Option<String>>, u64, u64) = redis::pipe()
+        .hmget(&user_key, &names)
+        .zcard(&followers)
+        .zcard(&following)
+        .query_async(&mut conn)
+        .await?;
+    if values.first().is_none_or(|id| id.is_none()) {
+        return Ok(None);
+    }
+    let hash: HashMap<String, String> = names
+        .iter()
+        .zip(values)
+        .filter_map(|(name, value)| Some((name.to_string(), value?)))
+        .collect();
+    Ok(Some(User::from_hash(
+        &hash,
+        fields.contains(&UserField::FollowerCount).then_some(follower_count),
+        fields.contains(&UserField::FollowingCount).then_some(following_count),
+    )))
+}
+
+/// Changes the given fields (an empty value removes one). A new e-mail is claimed first
+/// and the old one released after, so the user is never without a claimed address.
+pub async fn update(redis: &Redis, id: &str, changes: Vec<(&'static str, String)>) -> AppResult<Option<User>> {
+    let new_email = changes
+        .iter()
+        .find(|(field, _)| *field == "email")
+        .map(|(_, value)| value.clone());
+    let old_email = match &new_email {
+        Some(_) => {
+            let old: Option<String> = redis.conn().hget(redis.keys.user(id), "email").await?;
+            match old {
+                Some(old) => Some(old),
+                None => return Ok(None),
+            }
+        }
+        None => None,
+    };
+    let email_changes = matches!((&new_email, &old_email), (Some(new), Some(old)) if normalize(new) != normalize(old));
+    if email_changes {
+        let new_email = new_email.as_deref().unwrap_or_default();
+        claim(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
+    }
+
+    let mut invocation = scripts::UPDATE_USER.prepare_invoke();
+    invocation
+        .key(redis.keys.user(id))
+        .key(redis.keys.user_part(id, UserPart::Followers))
+        .key(redis.keys.user_part(id, UserPart::Following));
+    for (field, value) in &changes {
+        invocation.arg(*field).arg(value);
+    }
+    let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
+    if reply.is_empty() {
+        return Ok(None);
+    }
+    let (hash, followers, following): (HashMap<String, String>, u64, u64) =
+        redis::from_redis_value(Value::Array(reply))
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("update_user reply: {e}")))?;
+
+    if email_changes && let Some(old) = old_email {
+        release(redis, id, &[(Identity::Email, normalize(&old))]).await?;
+    }
+    Ok(Some(User::from_hash(&hash, Some(followers), Some(following))))
+}
+
+/// Deletes the user's hash and every key of their aggregate, then frees their username
+/// and e-mail. Sessions must already be revoked (see `users::service`). Returns false
+/// when there was no such user.
+pub async fn delete(redis: &Redis, id: &str) -> AppResult<bool> {
+    let user_key = redis.keys.user(id);
+    let mut conn = redis.conn();
+    let (username, email): (Option<String>, Option<String>) =
+        conn.hmget(&user_key, &["username", "email"]).await?;
+    let (Some(username), Some(email)) = (username, email) else {
+        return Ok(false);
+    };
+    let mut keys = vec![user_key];
+    keys.extend(UserPart::ALL.iter().map(|part| redis.keys.user_part(id, *part)));
+    // One slot: a single DEL removes the whole aggregate atomically.
+    let _: u64 = conn.del(&keys).await?;
+    release(
+        redis,
+        id,
+        &[
+            (Identity::Username, normalize(&username)),
+            (Identity::Email, normalize(&email)),
+        ],
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The id registered under a username or e-mail (`login` containing `@` is an e-mail).
+pub async fn find_id(redis: &Redis, login: &str) -> AppResult<Option<String>> {
+    let index = if login.contains('@') {
+        redis.keys.email_index()
+    } else {
+        redis.keys.username_index()
+    };
+    Ok(redis.conn().hget(index, normalize(login)).await?)
+}
+
+/// What login needs: username, role and password hash, or `None`.
+pub async fn credentials(redis: &Redis, id: &str) -> AppResult<Option<(String, Role, String)>> {
+    let (username, role, hash): (Option<String>, Option<String>, Option<String>) = redis
+        .conn()
+        .hmget(redis.keys.user(id), &["username", "role", "password_hash"])
+        .await?;
+    Ok(match (username, hash) {
+        (Some(username), Some(hash)) => Some((username, Role::parse(role.as_deref().unwrap_or("")), hash)),
+        _ => None,
+    })
+}
+
+/// Sets a user's role; false when there is no such user.
+pub async fn set_role(redis: &Redis, id: &str, role: Role) -> AppResult<bool> {
+    let updated: i64 = scripts::HSET_IF_EXISTS
+        .key(redis.keys.user(id))
+        .arg("role")
+        .arg(role.as_str())
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok(updated == 1)
+}
+
+/// Makes sure INCR never hands out an id at or below `id` (used by the seed).
+pub async fn reserve_ids_through(redis: &Redis, id: u64) -> AppResult<()> {
+    let _: u64 = scripts::RAISE_COUNTER
+        .key(redis.keys.user_ids())
+        .arg(id)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok(())
+}
