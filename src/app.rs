@@ -44,8 +44,12 @@ impl AppState {
     pub async fn connect(settings: Settings) -> anyhow::Result<AppState> {
         Keys::validate_prefix(&settings.key_prefix).map_err(anyhow::Error::msg)?;
         let keys = Keys::new(settings.key_prefix.clone());
-        let redis =
-            Redis::connect_with_retry(&settings.topology(), keys, Duration::from_secs(10)).await?;
+        let redis = Redis::connect_with_retry(
+            &settings.topology(),
+            keys,
+            Duration::from_secs(settings.redis_startup_secs),
+        )
+        .await?;
         Ok(AppState {
             redis,
             settings: Arc::new(settings),
@@ -71,6 +75,8 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api_router().split_for_parts();
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.settings.request_timeout();
+    // Install the recorder before the first request, so no request goes uncounted.
+    metrics::handle();
 
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .route_layer(middleware::from_fn(metrics::track))

@@ -12,7 +12,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::redis::Topology;
 
 #[derive(Debug, Parser)]
-#[command(name = "agora", version, about = "Social and e-commerce HTTP API on Redis")]
+#[command(
+    name = "agora",
+    version,
+    about = "Social and e-commerce HTTP API on Redis"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -58,7 +62,12 @@ pub enum AdminCommand {
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Listen address of the HTTP API.
-    #[arg(long, env = "AGORA_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "AGORA_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub addr: SocketAddr,
 
     /// Standalone Redis URL (redis://, rediss://, redis+unix://).
@@ -117,8 +126,22 @@ pub struct Settings {
     )]
     pub request_timeout_ms: u64,
 
+    /// How long start-up keeps retrying an unreachable Redis before exiting non-zero.
+    #[arg(
+        long,
+        env = "AGORA_REDIS_STARTUP_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub redis_startup_secs: u64,
+
     /// Whether the session cookie carries the `Secure` attribute (set it behind HTTPS).
-    #[arg(long, env = "AGORA_SECURE_COOKIES", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "AGORA_SECURE_COOKIES",
+        default_value_t = false,
+        global = true
+    )]
     pub secure_cookies: bool,
 }
 

@@ -207,7 +207,10 @@ pub mod responses {
             builder = builder.header(
                 "Retry-After",
                 HeaderBuilder::new()
-                    .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer))
+                    .schema(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::Integer),
+                    )
                     .description(Some("Seconds to wait before retrying."))
                     .build(),
             );
@@ -230,13 +233,37 @@ pub mod responses {
         };
     }
 
-    problem_response!(BadRequest, "400", "Malformed request (unreadable JSON or wrong content type)");
-    problem_response!(Unauthorized, "401", "No valid session (missing, expired or revoked token)");
-    problem_response!(Forbidden, "403", "Authenticated, but not the owner or an admin");
+    problem_response!(
+        BadRequest,
+        "400",
+        "Malformed request (unreadable JSON or wrong content type)"
+    );
+    problem_response!(
+        Unauthorized,
+        "401",
+        "No valid session (missing, expired or revoked token)"
+    );
+    problem_response!(
+        Forbidden,
+        "403",
+        "Authenticated, but not the owner or an admin"
+    );
     problem_response!(NotFound, "404", "Not found");
     problem_response!(Conflict, "409", "Conflicts with the current state");
-    problem_response!(TooLarge, "413", "The body is larger than the server accepts");
+    problem_response!(
+        TooLarge,
+        "413",
+        "The body is larger than the server accepts"
+    );
     problem_response!(NotJson, "415", "The body is not `application/json`");
-    problem_response!(Invalid, "422", "Invalid input; `errors` names each bad field");
-    problem_response!(Unavailable, "503", "Redis is unavailable or slow; retry after `Retry-After` seconds");
+    problem_response!(
+        Invalid,
+        "422",
+        "Invalid input; `errors` names each bad field"
+    );
+    problem_response!(
+        Unavailable,
+        "503",
+        "Redis is unavailable or slow; retry after `Retry-After` seconds"
+    );
 }

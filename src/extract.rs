@@ -6,10 +6,10 @@
 //! header, else the session cookie), slides the session's idle timeout in the same
 //! round trip, and is where the owner-or-admin rule lives.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::body::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::app::AppState;
@@ -76,7 +76,11 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
                 let field = match message.strip_prefix("missing field `") {
                     Some(rest) => {
                         let name = rest.split('`').next().unwrap_or(rest);
-                        if path == "." { name.to_string() } else { format!("{path}.{name}") }
+                        if path == "." {
+                            name.to_string()
+                        } else {
+                            format!("{path}.{name}")
+                        }
                     }
                     None if path == "." => "body".to_string(),
                     None => path,
@@ -117,7 +121,11 @@ impl AuthUser {
 
     /// Admins only.
     pub fn require_admin(&self) -> AppResult<()> {
-        if self.is_admin() { Ok(()) } else { Err(AppError::Forbidden) }
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
     }
 }
 
@@ -126,7 +134,9 @@ pub fn resolve_user_id(path_id: &str, auth: Option<&AuthUser>) -> AppResult<Stri
     if path_id == "me" {
         return auth
             .map(|a| a.user_id.clone())
-            .ok_or(AppError::Unauthorized("`me` needs a session: send Authorization: Bearer <token>."));
+            .ok_or(AppError::Unauthorized(
+                "`me` needs a session: send Authorization: Bearer <token>.",
+            ));
     }
     validate::path_id("id", path_id)?;
     Ok(path_id.to_string())
@@ -163,7 +173,9 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(AppError::Unauthorized("The session token is malformed."))?;
         let session = sessions::repo::touch(&state.redis, &token_hash, &state.settings)
             .await?
-            .ok_or(AppError::Unauthorized("The session has expired or was revoked."))?;
+            .ok_or(AppError::Unauthorized(
+                "The session has expired or was revoked.",
+            ))?;
         Ok(AuthUser {
             user_id: session.user_id.clone(),
             username: session.username.clone(),
@@ -212,7 +224,10 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_field() {
-        assert_eq!(field_of(parse_json::<Body>(br#"{"name": "a"}"#).unwrap_err()), "count");
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"name": "a"}"#).unwrap_err()),
+            "count"
+        );
         assert_eq!(
             field_of(parse_json::<Body>(br#"{"name": "a", "count": "x"}"#).unwrap_err()),
             "count"

@@ -43,7 +43,8 @@ pub struct SeedReport {
 pub async fn run(redis: &Redis, dir: &Path) -> anyhow::Result<SeedReport> {
     let mut report = SeedReport::default();
     let path = dir.join("users.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let seed_users: Vec<SeedUser> =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
 

@@ -19,7 +19,8 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     let t = t
         .replace_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(t);
-    t.format(&Rfc3339).expect("UTC timestamps format as RFC 3339")
+    t.format(&Rfc3339)
+        .expect("UTC timestamps format as RFC 3339")
 }
 
 /// RFC 3339 text of a Unix-milliseconds instant.

@@ -54,7 +54,10 @@ pub fn path_id(field: &str, value: &str) -> Result<(), AppError> {
 /// A username: 3 to 32 of `a-z A-Z 0-9 _ - .`, starting with a letter or digit.
 pub fn username(value: &str) -> Result<(), String> {
     let ok = (3..=32).contains(&value.len())
-        && value.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
@@ -93,7 +96,10 @@ pub fn text(value: &str, max_chars: usize) -> Result<(), String> {
     if value.chars().count() > max_chars {
         return Err(format!("must be at most {max_chars} characters"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err("must not contain control characters".to_string());
     }
     Ok(())

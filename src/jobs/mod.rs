@@ -25,8 +25,5 @@ pub struct EmailJob {
 /// Appends `job` to `queue:emails` (LPUSH). Returns the queue length.
 pub async fn enqueue_email(redis: &Redis, job: &EmailJob) -> redis::RedisResult<u64> {
     let payload = serde_json::to_string(job).expect("EmailJob serializes");
-    redis
-        .conn()
-        .lpush(redis.keys.email_queue(), payload)
-        .await
+    redis.conn().lpush(redis.keys.email_queue(), payload).await
 }

@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use futures::future::try_join_all;
 use redis::{Cmd, RedisResult, Value};
 
-use super::keys::slot;
 use super::RedisConn;
+use super::keys::slot;
 
 /// Commands to run together; each is routed by the key given with it.
 #[derive(Default)]

@@ -2,11 +2,11 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
 use axum::Extension;
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::model::{Login, LoginResponse, Session, SessionList};
 use super::service::{self, ClientInfo};
@@ -40,7 +40,9 @@ pub async fn login(
     AppJson(input): AppJson<Login>,
 ) -> AppResult<Response> {
     let client = ClientInfo {
-        ip_address: connect_info.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()).unwrap_or_default(),
+        ip_address: connect_info
+            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
+            .unwrap_or_default(),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
@@ -51,7 +53,11 @@ pub async fn login(
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         state.settings.session_lifetime_secs,
-        if state.settings.secure_cookies { "; Secure" } else { "" }
+        if state.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     body.token = token;
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
@@ -172,7 +178,10 @@ pub async fn revoke_session(
 ) -> AppResult<StatusCode> {
     let user_id = auth.owned_user_id(&id)?;
     if !token::is_session_id(&session_id) {
-        return Err(AppError::invalid("session_id", "must be 64 lowercase hex characters"));
+        return Err(AppError::invalid(
+            "session_id",
+            "must be 64 lowercase hex characters",
+        ));
     }
     if repo::revoke(&state.redis, &user_id, &session_id).await? {
         Ok(StatusCode::NO_CONTENT)

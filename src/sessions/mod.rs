@@ -24,6 +24,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::login))
         .routes(routes!(handlers::current_session, handlers::logout))
-        .routes(routes!(handlers::list_sessions, handlers::revoke_all_sessions))
+        .routes(routes!(
+            handlers::list_sessions,
+            handlers::revoke_all_sessions
+        ))
         .routes(routes!(handlers::revoke_session))
 }

@@ -28,7 +28,11 @@ pub struct SessionRecord {
 
 impl SessionRecord {
     /// From HGETALL pairs; `None` when the hash is missing or incomplete.
-    pub fn from_hash(id: &str, hash: &HashMap<String, String>, idle_expires_at_ms: i64) -> Option<SessionRecord> {
+    pub fn from_hash(
+        id: &str,
+        hash: &HashMap<String, String>,
+        idle_expires_at_ms: i64,
+    ) -> Option<SessionRecord> {
         let text = |f: &str| hash.get(f).cloned().unwrap_or_default();
         Some(SessionRecord {
             id: id.to_string(),

@@ -33,7 +33,11 @@ pub struct NewSession<'a> {
 }
 
 /// Creates a session: returns the raw token (shown once) and the stored record.
-pub async fn create(redis: &Redis, new: NewSession<'_>, settings: &Settings) -> AppResult<(String, SessionRecord)> {
+pub async fn create(
+    redis: &Redis,
+    new: NewSession<'_>,
+    settings: &Settings,
+) -> AppResult<(String, SessionRecord)> {
     let (token, id) = token::generate();
     let now = time::now();
     let now_ms = time::unix_ms(now);
@@ -96,7 +100,11 @@ pub async fn create(redis: &Redis, new: NewSession<'_>, settings: &Settings) -> 
 }
 
 /// Validates a session and slides its idle timeout (one script, one round trip).
-pub async fn touch(redis: &Redis, id: &str, settings: &Settings) -> AppResult<Option<SessionRecord>> {
+pub async fn touch(
+    redis: &Redis,
+    id: &str,
+    settings: &Settings,
+) -> AppResult<Option<SessionRecord>> {
     let now = time::now();
     let reply: HashMap<String, String> = scripts::SESSION_TOUCH
         .key(redis.keys.session(id))
@@ -154,7 +162,8 @@ pub async fn list(redis: &Redis, user_id: &str) -> AppResult<Vec<SessionRecord>>
     let mut sessions = Vec::new();
     let mut gone = Vec::new();
     for (id, pair) in ids.iter().zip(replies.chunks(2)) {
-        let hash: HashMap<String, String> = redis::from_redis_value(pair[0].clone()).unwrap_or_default();
+        let hash: HashMap<String, String> =
+            redis::from_redis_value(pair[0].clone()).unwrap_or_default();
         let pttl: i64 = redis::from_redis_value(pair[1].clone()).unwrap_or(-2);
         match SessionRecord::from_hash(id, &hash, now_ms + pttl.max(0)) {
             Some(record) if pttl > 0 => sessions.push(record),

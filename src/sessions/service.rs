@@ -18,12 +18,24 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
-pub async fn login(redis: &Redis, settings: &Settings, input: Login, client: ClientInfo) -> AppResult<(String, LoginResponse)> {
+pub async fn login(
+    redis: &Redis,
+    settings: &Settings,
+    input: Login,
+    client: ClientInfo,
+) -> AppResult<(String, LoginResponse)> {
     validate::Validator::new()
         .check("login", validate::required_text(&input.login, 254))
-        .check("password", validate::text(&input.password, 128).and_then(|()| {
-            if input.password.is_empty() { Err("must not be empty".into()) } else { Ok(()) }
-        }))
+        .check(
+            "password",
+            validate::text(&input.password, 128).and_then(|()| {
+                if input.password.is_empty() {
+                    Err("must not be empty".into())
+                } else {
+                    Ok(())
+                }
+            }),
+        )
         .finish()?;
 
     let id = users::repo::find_id(redis, &input.login).await?;
@@ -52,7 +64,9 @@ pub async fn login(redis: &Redis, settings: &Settings, input: Login, client: Cli
         settings,
     )
     .await?;
-    let user = users::repo::get(redis, &user_id, None).await?.ok_or(INVALID)?;
+    let user = users::repo::get(redis, &user_id, None)
+        .await?
+        .ok_or(INVALID)?;
     Ok((
         token,
         LoginResponse {

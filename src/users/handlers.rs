@@ -1,9 +1,9 @@
 //! HTTP handlers for users: parse, authorize, call the repository, shape the response.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::Json;
 
 use super::model::{CreateUser, UpdateUser, User, UserQuery};
 use super::{repo, service};
@@ -34,7 +34,11 @@ pub async fn create_user(
 ) -> AppResult<impl IntoResponse> {
     let user = service::register(&state.redis, input).await?;
     let location = format!("/v1/users/{}", user.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(user),
+    ))
 }
 
 /// Get a user

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::validate::{self, Validator};
 use crate::error::AppResult;
+use crate::validate::{self, Validator};
 
 /// A user's role: `admin`s manage products, config and other users.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -27,7 +27,11 @@ impl Role {
 
     /// Parses a stored role; anything unknown is the least privileged role.
     pub fn parse(value: &str) -> Role {
-        if value == "admin" { Role::Admin } else { Role::User }
+        if value == "admin" {
+            Role::Admin
+        } else {
+            Role::User
+        }
     }
 }
 
@@ -132,7 +136,9 @@ pub struct UserQuery {
 impl UserQuery {
     /// The requested fields, or `None` for the whole user; 422 names an unknown field.
     pub fn parse_fields(&self) -> AppResult<Option<Vec<UserField>>> {
-        let Some(list) = &self.fields else { return Ok(None) };
+        let Some(list) = &self.fields else {
+            return Ok(None);
+        };
         let mut fields = Vec::new();
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let field = UserField::parse(name).ok_or_else(|| {
@@ -215,8 +221,15 @@ impl UpdateUser {
         if let Some(email) = &self.email {
             v.check("email", validate::email(email));
         }
-        if self.name.is_none() && self.bio.is_none() && self.avatar.is_none() && self.email.is_none() {
-            v.check("body", Err("send at least one of name, bio, avatar, email".into()));
+        if self.name.is_none()
+            && self.bio.is_none()
+            && self.avatar.is_none()
+            && self.email.is_none()
+        {
+            v.check(
+                "body",
+                Err("send at least one of name, bio, avatar, email".into()),
+            );
         }
         v.finish()
     }

@@ -85,7 +85,10 @@ pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
     let mut conn = redis.conn();
     let id = match new.id.clone() {
         Some(id) => id,
-        None => conn.incr::<_, _, u64>(redis.keys.user_ids(), 1).await?.to_string(),
+        None => conn
+            .incr::<_, _, u64>(redis.keys.user_ids(), 1)
+            .await?
+            .to_string(),
     };
     let user_key = redis.keys.user(&id);
 
@@ -198,7 +201,11 @@ pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppRe
         if hash.is_empty() {
             return Ok(None);
         }
-        return Ok(Some(User::from_hash(&hash, Some(follower_count), Some(following_count))));
+        return Ok(Some(User::from_hash(
+            &hash,
+            Some(follower_count),
+            Some(following_count),
+        )));
     };
 
     let mut names: Vec<&str> = vec!["id"];
@@ -222,14 +229,22 @@ pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppRe
         .collect();
     Ok(Some(User::from_hash(
         &hash,
-        fields.contains(&UserField::FollowerCount).then_some(follower_count),
-        fields.contains(&UserField::FollowingCount).then_some(following_count),
+        fields
+            .contains(&UserField::FollowerCount)
+            .then_some(follower_count),
+        fields
+            .contains(&UserField::FollowingCount)
+            .then_some(following_count),
     )))
 }
 
 /// Changes the given fields (an empty value removes one). A new e-mail is claimed first
 /// and the old one released after, so the user is never without a claimed address.
-pub async fn update(redis: &Redis, id: &str, changes: Vec<(&'static str, String)>) -> AppResult<Option<User>> {
+pub async fn update(
+    redis: &Redis,
+    id: &str,
+    changes: Vec<(&'static str, String)>,
+) -> AppResult<Option<User>> {
     let new_email = changes
         .iter()
         .find(|(field, _)| *field == "email")
@@ -269,7 +284,11 @@ pub async fn update(redis: &Redis, id: &str, changes: Vec<(&'static str, String)
     if email_changes && let Some(old) = old_email {
         release(redis, id, &[(Identity::Email, normalize(&old))]).await?;
     }
-    Ok(Some(User::from_hash(&hash, Some(followers), Some(following))))
+    Ok(Some(User::from_hash(
+        &hash,
+        Some(followers),
+        Some(following),
+    )))
 }
 
 /// Deletes the user's hash and every key of their aggregate, then frees their username
@@ -284,7 +303,11 @@ pub async fn delete(redis: &Redis, id: &str) -> AppResult<bool> {
         return Ok(false);
     };
     let mut keys = vec![user_key];
-    keys.extend(UserPart::ALL.iter().map(|part| redis.keys.user_part(id, *part)));
+    keys.extend(
+        UserPart::ALL
+            .iter()
+            .map(|part| redis.keys.user_part(id, *part)),
+    );
     // One slot: a single DEL removes the whole aggregate atomically.
     let _: u64 = conn.del(&keys).await?;
     release(
@@ -316,7 +339,9 @@ pub async fn credentials(redis: &Redis, id: &str) -> AppResult<Option<(String, R
         .hmget(redis.keys.user(id), &["username", "role", "password_hash"])
         .await?;
     Ok(match (username, hash) {
-        (Some(username), Some(hash)) => Some((username, Role::parse(role.as_deref().unwrap_or("")), hash)),
+        (Some(username), Some(hash)) => {
+            Some((username, Role::parse(role.as_deref().unwrap_or("")), hash))
+        }
         _ => None,
     })
 }

@@ -1,0 +1,10 @@
+//! Integration tests through HTTP against a real Redis the harness starts itself
+//! (standalone by default, a 3+3 cluster with `AGORA_TEST_CLUSTER=1`).
+
+mod helpers;
+mod openapi;
+mod ops;
+mod plumbing;
+mod redis_down;
+mod sessions;
+mod users;

@@ -1,0 +1,101 @@
+//! Redis going away and coming back: 503 problem+json with Retry-After while it is
+//! down, never a hang or a panic, and 2xx again without restarting the service.
+
+use std::time::{Duration, Instant};
+
+use agora::redis::Topology;
+use redis_test::server::RedisServer;
+
+use crate::helpers::{problem, spawn_app_on};
+
+#[tokio::test]
+async fn requests_get_503_while_redis_is_down_and_recover_when_it_returns() {
+    // A Redis of this test's own, so stopping it disturbs no other test.
+    let mut server = tokio::task::spawn_blocking(RedisServer::new).await.unwrap();
+    let addr = server.client_addr().clone();
+    let topology = Topology::Standalone(format!("redis://{addr}"));
+    let app = spawn_app_on(&topology, |_| {}).await;
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+    assert_eq!(
+        app.register_raw("before", "before@example.com")
+            .await
+            .status(),
+        201
+    );
+
+    server.stop();
+    for path in ["/readyz", "/v1/users/1"] {
+        let started = Instant::now();
+        let response = app.get(path, None).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(response.headers()["retry-after"], "1", "{path}");
+        let body = problem(response, 503).await;
+        assert_eq!(body["type"], "/problems/unavailable");
+    }
+    let register = app.register_raw("during", "during@example.com").await;
+    problem(register, 503).await;
+    assert_eq!(
+        app.get("/healthz", None).await.status(),
+        200,
+        "the process itself stays up"
+    );
+
+    let restarted = tokio::task::spawn_blocking(move || {
+        RedisServer::new_with_addr_and_modules(addr, &[], false)
+    })
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = app.get("/readyz", None).await.status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not recover within 10 s (last status {status})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.register_raw("after", "after@example.com")
+            .await
+            .status(),
+        201
+    );
+    drop(restarted);
+}
+
+#[tokio::test]
+async fn serve_exits_with_one_clear_line_when_redis_is_unreachable() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--redis-startup-secs",
+            "1",
+        ])
+        .env("REDIS_URL", "redis://user:hunter2@127.0.0.1:1")
+        .env_remove("REDIS_CLUSTER_URLS")
+        .env("RUST_LOG", "off")
+        .output()
+        .await
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("cannot reach Redis at redis://user:***@127.0.0.1:1"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password must not be printed"
+    );
+}
