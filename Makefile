@@ -24,7 +24,7 @@ SDK_IMPORT_CHECK := import importlib, pkgutil, agora_sdk; \
     [importlib.import_module(m) for m in mods]; \
     print(f"sdk-check: client generated, compiled and imported ({len(mods)} modules)")
 
-.PHONY: help run redis-stop test compose-check sdk-check lint openapi clean-data \
+.PHONY: help run redis-stop test bench compose-check sdk-check lint openapi clean-data \
         ensure-redis ensure-pytools
 
 help: ## List the targets
@@ -50,6 +50,9 @@ test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo test
 	exit $$status
 	$(MAKE) --no-print-directory compose-check
 	$(MAKE) --no-print-directory sdk-check
+
+bench: ensure-redis ## Print req/s, p50, p99 of GET /v1/users/{id} next to redis-benchmark HGETALL
+	scripts/bench.sh
 
 compose-check: ensure-pytools ## Validate docker-compose.yml against the compose spec
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
