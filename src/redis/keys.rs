@@ -14,14 +14,15 @@
 /// Builds key names; cloned into every repository.
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
-    prefix: String,
+    /// Shared, so cloning the handle per request allocates nothing.
+    prefix: std::sync::Arc<str>,
 }
 
 impl Keys {
     /// `prefix` must already be validated by [`Keys::validate_prefix`].
     pub fn new(prefix: impl Into<String>) -> Keys {
         Keys {
-            prefix: prefix.into(),
+            prefix: prefix.into().into(),
         }
     }
 

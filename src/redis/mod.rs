@@ -156,7 +156,7 @@ pub struct Redis {
     pub keys: Keys,
     /// Dedicated connections for BLMOVE / XREADGROUP BLOCK / SUBSCRIBE / WATCH.
     dedicated: DedicatedPool,
-    topology: Topology,
+    topology: std::sync::Arc<Topology>,
 }
 
 impl Redis {
@@ -196,7 +196,7 @@ impl Redis {
             conn,
             keys,
             dedicated,
-            topology: topology.clone(),
+            topology: std::sync::Arc::new(topology.clone()),
         };
         redis.ping().await?;
         Ok(redis)
