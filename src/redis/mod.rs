@@ -77,33 +77,40 @@ impl RedisConn {
     }
 }
 
-impl ConnectionLike for RedisConn {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            RedisConn::Standalone(c) => c.req_packed_command(cmd),
-            RedisConn::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
+/// Implements `ConnectionLike` for a two-variant enum by delegating to the variant.
+macro_rules! delegate_connection_like {
+    ($type:ident) => {
+        impl ConnectionLike for $type {
+            fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+                match self {
+                    $type::Standalone(c) => c.req_packed_command(cmd),
+                    $type::Cluster(c) => c.req_packed_command(cmd),
+                }
+            }
 
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            RedisConn::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
-            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
+            fn req_packed_commands<'a>(
+                &'a mut self,
+                pipeline: &'a Pipeline,
+                offset: usize,
+                count: usize,
+            ) -> RedisFuture<'a, Vec<Value>> {
+                match self {
+                    $type::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
+                    $type::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+                }
+            }
 
-    fn get_db(&self) -> i64 {
-        match self {
-            RedisConn::Standalone(c) => c.get_db(),
-            RedisConn::Cluster(c) => c.get_db(),
+            fn get_db(&self) -> i64 {
+                match self {
+                    $type::Standalone(c) => c.get_db(),
+                    $type::Cluster(c) => c.get_db(),
+                }
+            }
         }
-    }
+    };
 }
+
+delegate_connection_like!(RedisConn);
 
 /// Pool of dedicated connections for blocking commands (one per waiting task).
 #[derive(Clone)]
@@ -118,33 +125,7 @@ pub enum DedicatedConn {
     Cluster(deadpool_redis::cluster::Connection),
 }
 
-impl ConnectionLike for DedicatedConn {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            DedicatedConn::Standalone(c) => c.req_packed_command(cmd),
-            DedicatedConn::Cluster(c) => c.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            DedicatedConn::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
-            DedicatedConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            DedicatedConn::Standalone(c) => c.get_db(),
-            DedicatedConn::Cluster(c) => c.get_db(),
-        }
-    }
-}
+delegate_connection_like!(DedicatedConn);
 
 /// Everything a repository needs: the shared connection, the key builder and the pool
 /// for blocking commands. Cheap to clone (all fields are handles).

@@ -7,21 +7,26 @@ use serde_json::Value as Json;
 
 use crate::helpers::{spawn_app, topology, unique_prefix};
 
-/// Runs `agora <args>` against this binary's test Redis under `prefix`.
-async fn agora(args: &[&str], prefix: &str) -> std::process::Output {
+/// `agora <args>` set up for this binary's test Redis under `prefix`.
+async fn command(args: &[&str], prefix: &str) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agora"));
     command
         .args(args)
         .env("KEY_PREFIX", prefix)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
     match topology().await {
         Topology::Standalone(url) => command
             .env("REDIS_URL", url)
             .env_remove("REDIS_CLUSTER_URLS"),
         Topology::Cluster(urls) => command.env("REDIS_CLUSTER_URLS", urls.join(",")),
     };
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    command.output().await.unwrap()
+    command
+}
+
+/// Runs `agora <args>` to completion.
+async fn agora(args: &[&str], prefix: &str) -> std::process::Output {
+    command(args, prefix).await.output().await.unwrap()
 }
 
 /// Every key under `prefix` with its serialized value and TTL.
@@ -116,18 +121,11 @@ async fn serve_stops_cleanly_on_sigterm() {
         .local_addr()
         .unwrap()
         .port();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agora"));
-    command
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("KEY_PREFIX", unique_prefix())
-        .env("RUST_LOG", "warn");
-    match topology().await {
-        Topology::Standalone(url) => command
-            .env("REDIS_URL", url)
-            .env_remove("REDIS_CLUSTER_URLS"),
-        Topology::Cluster(urls) => command.env("REDIS_CLUSTER_URLS", urls.join(",")),
-    };
-    let mut child = command.spawn().unwrap();
+    let address = format!("127.0.0.1:{port}");
+    let mut child = command(&["serve", "--addr", &address], &unique_prefix())
+        .await
+        .spawn()
+        .unwrap();
     let url = format!("http://127.0.0.1:{port}/healthz");
     let mut up = false;
     for _ in 0..100 {
