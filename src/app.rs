@@ -62,6 +62,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(crate::users::router())
         .merge(crate::sessions::router())
+        .merge(crate::social::router())
         .merge(crate::ops::router())
 }
 

@@ -143,6 +143,16 @@ pub struct Settings {
         global = true
     )]
     pub secure_cookies: bool,
+
+    /// Authors with more followers than this are not fanned out on write: their posts
+    /// are merged into followers' home feeds at read time (the celebrity hybrid).
+    #[arg(
+        long,
+        env = "AGORA_FANOUT_MAX_FOLLOWERS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub fanout_max_followers: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

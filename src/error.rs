@@ -169,6 +169,13 @@ impl From<redis::RedisError> for AppError {
     }
 }
 
+/// A Redis reply of an unexpected shape is a bug on our side: an opaque 500.
+impl From<redis::ParsingError> for AppError {
+    fn from(err: redis::ParsingError) -> AppError {
+        AppError::Internal(anyhow::anyhow!("unexpected Redis reply: {err}"))
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {

@@ -10,7 +10,7 @@
 //! Layers, top to bottom; each calls only the one below it.
 //!
 //! - **HTTP**: [`app`] (state, router, middleware, `run`), [`extract`] (`AppJson`,
-//!   `AuthUser`), [`error`] (one error enum → problem+json), [`openapi`] (the
+//!   `AuthUser`), [`pagination`] (`?limit=&cursor=`, stable cursors), [`error`] (one error enum → problem+json), [`openapi`] (the
 //!   document's frame; operations come from each area's `routes!`), [`ops`] (health,
 //!   readiness, metrics).
 //! - **Areas**, one folder each: `mod.rs` says why the area uses the Redis structure it
@@ -20,6 +20,9 @@
 //!   - [`users`]: hashes, unique username/e-mail claimed by one Lua script.
 //!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
 //!   - [`jobs`]: the e-mail list queue.
+//!   - [`social`]: tags (a set on each side), follows (sorted sets on each side),
+//!     posts with likes and comments (denormalized hashes, counters kept by Lua),
+//!     home timelines (fan-out on write, celebrities merged on read), activity feeds.
 //! - **Redis plumbing**: [`redis`] (standalone | cluster behind one type, the
 //!   dedicated-connection pool), [`redis::keys`] (every key name), [`redis::scripts`]
 //!   (the Lua registry; scripts live in `lua/`), [`redis::batch`] (multi-key batches
@@ -34,9 +37,11 @@ pub mod extract;
 pub mod jobs;
 pub mod openapi;
 pub mod ops;
+pub mod pagination;
 pub mod redis;
 pub mod seed;
 pub mod sessions;
+pub mod social;
 pub mod telemetry;
 pub mod time;
 pub mod users;

@@ -24,6 +24,10 @@ use crate::extract::SESSION_COOKIE;
     tags(
         (name = "users", description = "Users as hashes (`user:{id}`), unique username/e-mail indexes claimed by one Lua script"),
         (name = "sessions", description = "Sessions as hashes with a sliding idle TTL and an absolute lifetime; a per-user index to list and revoke"),
+        (name = "tags", description = "Many-to-many with a set on each side (`user:{id}:tags`, `tag:{name}:users`); SINTER / SUNION, combined in the service on a cluster"),
+        (name = "follows", description = "Sorted sets on both sides scored by follow time (`user:{id}:following`, `user:{id}:followers`); ZINTER for common followers"),
+        (name = "posts", description = "Posts as hashes with the author's name and avatar copied in; `user:{id}:posts` and `posts:recent` sorted sets; likes as a set and comments as a sorted set, each with its counter kept by one Lua script"),
+        (name = "feeds", description = "Home timelines filled by fan-out on write (capped sorted sets), celebrities merged at read time; activity feeds capped at 1000"),
         (name = "ops", description = "Health, readiness, Prometheus metrics")
     )
 )]

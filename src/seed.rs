@@ -88,5 +88,12 @@ pub async fn run(redis: &Redis, dir: &Path) -> anyhow::Result<SeedReport> {
             .await
             .map_err(|e| anyhow::anyhow!("reserving seeded ids: {e}"))?;
     }
+    let social = crate::social::seed::load(redis, dir).await?;
+    tracing::info!(
+        tags = social.tags,
+        follows = social.follows,
+        posts = social.posts,
+        "social seed loaded"
+    );
     Ok(report)
 }

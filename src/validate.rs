@@ -126,6 +126,16 @@ pub fn url(value: &str) -> Result<(), String> {
         .ok_or_else(|| "must be an http(s) URL of at most 500 characters".to_string())
 }
 
+/// A tag (already lower-cased): 1 to 32 of `a-z 0-9 _ - .`.
+pub fn tag(value: &str) -> Result<(), String> {
+    let ok = (1..=32).contains(&value.len())
+        && value.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
+        });
+    ok.then_some(())
+        .ok_or_else(|| "must be 1 to 32 characters: letters, digits, _ - .".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +147,15 @@ mod tests {
         }
         assert!(id("1001").is_ok());
         assert!(id("me").is_ok());
+    }
+
+    #[test]
+    fn tags_reject_key_syntax() {
+        for bad in ["", "a:b", "{t}", "a b", "t*", "Upper", &"t".repeat(33)] {
+            assert!(tag(bad).is_err(), "{bad:?} must be rejected");
+        }
+        assert!(tag("premium").is_ok());
+        assert!(tag("rust-2024.x_y").is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use futures::future::try_join_all;
-use redis::{Cmd, RedisResult, Value};
+use redis::{Cmd, ErrorKind, RedisResult, Script, ScriptInvocation, ServerErrorKind, Value};
 
 use super::RedisConn;
 use super::keys::slot;
@@ -20,6 +20,8 @@ use super::keys::slot;
 #[derive(Default)]
 pub struct Batch {
     commands: Vec<(String, Cmd)>,
+    /// Scripts invoked with [`Batch::add_script`], to load after a NOSCRIPT.
+    scripts: Vec<&'static Script>,
 }
 
 impl Batch {
@@ -79,5 +81,55 @@ impl Batch {
             ordered[index] = value;
         }
         Ok(ordered)
+    }
+
+    /// Adds an `EVALSHA` of `invocation` (a call of `script`) routed by `key`. A
+    /// pipeline cannot load a script half-way, so run such a batch with
+    /// [`Batch::run_loading_scripts`].
+    pub fn add_script(
+        &mut self,
+        key: impl Into<String>,
+        script: &'static Script,
+        invocation: &ScriptInvocation<'_>,
+    ) -> &mut Batch {
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(invocation);
+        if let Some(cmd) = pipe.cmd_iter().next() {
+            self.commands.push((key.into(), cmd.clone()));
+        }
+        if !self
+            .scripts
+            .iter()
+            .any(|s| s.get_hash() == script.get_hash())
+        {
+            self.scripts.push(script);
+        }
+        self
+    }
+
+    /// [`Batch::run`], but when a server answers NOSCRIPT (it restarted, failed over,
+    /// or a node joined) loads the batch's scripts on every node and runs the batch
+    /// once more. The commands before the failed one did run, so this is only for
+    /// batches whose commands are idempotent (ZADD of fixed scores, HSET, SREM, ...).
+    pub async fn run_loading_scripts(self, conn: &RedisConn) -> RedisResult<Vec<Value>> {
+        let again = Batch {
+            commands: self.commands.clone(),
+            scripts: Vec::new(),
+        };
+        let scripts = self.scripts.clone();
+        match self.run(conn).await {
+            Err(err) if err.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                for script in scripts {
+                    // `SCRIPT LOAD` is routed to every node on a cluster.
+                    let mut load = redis::pipe();
+                    load.load_script(script);
+                    if let Some(cmd) = load.cmd_iter().next() {
+                        let _: Value = cmd.query_async(&mut conn.clone()).await?;
+                    }
+                }
+                again.run(conn).await
+            }
+            other => other,
+        }
     }
 }

@@ -94,6 +94,43 @@ impl Keys {
     pub fn email_queue(&self) -> String {
         self.key(format_args!("queue:emails"))
     }
+
+    // ---- social ------------------------------------------------------------------
+
+    /// Set: ids of the users carrying a tag (seed 000 `tag:premium:users`), the other
+    /// side of `user:{id}:tags`. Each tag is its own hash tag, so on a cluster two tags'
+    /// sets are usually in different slots (intersections are combined in the service).
+    pub fn tag_users(&self, tag: &str) -> String {
+        self.key(format_args!("tag:{{{tag}}}:users"))
+    }
+
+    /// Hash: one post with its denormalized author name and avatar (seed 000).
+    pub fn post(&self, id: &str) -> String {
+        self.key(format_args!("post:{{{id}}}"))
+    }
+
+    /// A key of the post's aggregate (`post:{p9}:likes`, `:comments`), same slot as
+    /// [`Keys::post`], so a script updates the set and the counter together.
+    pub fn post_part(&self, id: &str, part: PostPart) -> String {
+        self.key(format_args!("post:{{{id}}}:{}", part.as_str()))
+    }
+
+    /// String counter: the last post number handed out (ids are `p<n>`).
+    pub fn post_ids(&self) -> String {
+        self.key(format_args!("posts:next_id"))
+    }
+
+    /// Sorted set: post id → created-at (ms), every author, capped (seed 000
+    /// `posts:recent`).
+    pub fn recent_posts(&self) -> String {
+        self.key(format_args!("posts:recent"))
+    }
+
+    /// Set: authors who posted while having more followers than the fan-out threshold;
+    /// their posts are merged into followers' feeds at read time.
+    pub fn celebrities(&self) -> String {
+        self.key(format_args!("users:celebrities"))
+    }
 }
 
 /// The keys that hang off one user, all in the user's slot.
@@ -148,6 +185,27 @@ impl UserPart {
     }
 }
 
+/// The keys that hang off one post, all in the post's slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PostPart {
+    /// Set: ids of the users who like the post (each counts once).
+    Likes,
+    /// Sorted set: comment (JSON) → created-at (ms).
+    Comments,
+}
+
+impl PostPart {
+    /// Every part, so deleting a post removes all of them.
+    pub const ALL: [PostPart; 2] = [PostPart::Likes, PostPart::Comments];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostPart::Likes => "likes",
+            PostPart::Comments => "comments",
+        }
+    }
+}
+
 /// The Redis Cluster slot of a key (CRC16 of its hash tag, mod 16384).
 pub fn slot(key: &str) -> u16 {
     let bytes = key.as_bytes();
@@ -191,6 +249,17 @@ mod tests {
         assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
         assert_eq!(slot("foo{}{bar}"), slot("foo{}{bar}"));
         assert_eq!(slot("user:{42}"), slot("42"));
+    }
+
+    #[test]
+    fn a_post_and_its_likes_and_comments_share_a_slot() {
+        let keys = Keys::new("");
+        assert_eq!(keys.post("p9"), "post:{p9}");
+        assert_eq!(keys.post_part("p9", PostPart::Likes), "post:{p9}:likes");
+        assert_eq!(keys.tag_users("premium"), "tag:{premium}:users");
+        for part in PostPart::ALL {
+            assert_eq!(slot(&keys.post("p9")), slot(&keys.post_part("p9", part)));
+        }
     }
 
     #[test]

@@ -26,3 +26,7 @@ script!(RECORD_LOGIN, "record_login.lua");
 script!(UPDATE_USER, "update_user.lua");
 script!(HSET_IF_EXISTS, "hset_if_exists.lua");
 script!(RAISE_COUNTER, "raise_counter.lua");
+script!(ZADD_IF_EXISTS, "zadd_if_exists.lua");
+script!(SADD_IF_EXISTS, "sadd_if_exists.lua");
+script!(SET_LIKE, "set_like.lua");
+script!(ADD_COMMENT, "add_comment.lua");

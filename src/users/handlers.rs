@@ -106,7 +106,7 @@ pub async fn update_user(
     if let Some(email) = input.email {
         changes.push(("email", email));
     }
-    repo::update(&state.redis, &id, changes)
+    service::update(&state.redis, &id, changes)
         .await?
         .map(Json)
         .ok_or(AppError::NotFound("user"))

@@ -25,6 +25,7 @@ use redis::{AsyncCommands, Value};
 
 use super::model::{Role, User, UserField};
 use crate::error::{AppError, AppResult};
+use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
 use crate::redis::{Redis, scripts};
 
@@ -208,26 +209,50 @@ pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppRe
         )));
     };
 
-    let mut names: Vec<&str> = vec!["id"];
-    names.extend(fields.iter().filter_map(|f| match f {
-        UserField::Hash(name) if *name != "id" => Some(*name),
-        _ => None,
-    }));
+    let names = hmget_names(fields);
     let (values, follower_count, following_count): (Vec<Option<String>>, u64, u64) = redis::pipe()
         .hmget(&user_key, &names)
         .zcard(&followers)
         .zcard(&following)
         .query_async(&mut conn)
         .await?;
+    Ok(user_from_hmget(
+        &names,
+        values,
+        fields,
+        follower_count,
+        following_count,
+    ))
+}
+
+/// The hash fields to HMGET for `fields`: `id` first, so a missing user shows.
+fn hmget_names(fields: &[UserField]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = vec!["id"];
+    names.extend(fields.iter().filter_map(|f| match f {
+        UserField::Hash(name) if *name != "id" => Some(*name),
+        _ => None,
+    }));
+    names
+}
+
+/// The user from HMGET `values` of `names`, with the counts `fields` asks for; `None`
+/// when the user does not exist.
+fn user_from_hmget(
+    names: &[&str],
+    values: Vec<Option<String>>,
+    fields: &[UserField],
+    follower_count: u64,
+    following_count: u64,
+) -> Option<User> {
     if values.first().is_none_or(|id| id.is_none()) {
-        return Ok(None);
+        return None;
     }
     let hash: HashMap<String, String> = names
         .iter()
         .zip(values)
         .filter_map(|(name, value)| Some((name.to_string(), value?)))
         .collect();
-    Ok(Some(User::from_hash(
+    Some(User::from_hash(
         &hash,
         fields
             .contains(&UserField::FollowerCount)
@@ -235,7 +260,59 @@ pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppRe
         fields
             .contains(&UserField::FollowingCount)
             .then_some(following_count),
-    )))
+    ))
+}
+
+/// Many users at once, in the order of `ids` (`None` where there is no such user): the
+/// whole users, or only `fields`. One batch (one pipeline per slot on a cluster), with
+/// the follow counts only when they are asked for.
+pub async fn get_many(
+    redis: &Redis,
+    ids: &[String],
+    fields: Option<&[UserField]>,
+) -> AppResult<Vec<Option<User>>> {
+    let names = fields.map(hmget_names);
+    let with_counts = fields.is_none_or(|f| {
+        f.contains(&UserField::FollowerCount) || f.contains(&UserField::FollowingCount)
+    });
+    let mut batch = Batch::new();
+    for id in ids {
+        let key = redis.keys.user(id);
+        let read = match &names {
+            None => redis::cmd("HGETALL").arg(&key).clone(),
+            Some(names) => redis::cmd("HMGET").arg(&key).arg(names).clone(),
+        };
+        batch.add(key.clone(), read);
+        if with_counts {
+            for part in [UserPart::Followers, UserPart::Following] {
+                let counted = redis.keys.user_part(id, part);
+                batch.add(key.clone(), redis::cmd("ZCARD").arg(counted).clone());
+            }
+        }
+    }
+    let replies = batch.run(&redis.conn).await?;
+    let per_user = if with_counts { 3 } else { 1 };
+    let mut users = Vec::with_capacity(ids.len());
+    for replies in replies.chunks(per_user) {
+        let count = |i: usize| -> AppResult<u64> {
+            match replies.get(i) {
+                Some(v) => Ok(redis::from_redis_value(v.clone())?),
+                None => Ok(0),
+            }
+        };
+        let (followers, following) = (count(1)?, count(2)?);
+        users.push(match (&names, fields) {
+            (Some(names), Some(fields)) => {
+                let values = redis::from_redis_value(replies[0].clone())?;
+                user_from_hmget(names, values, fields, followers, following)
+            }
+            _ => {
+                let hash: HashMap<String, String> = redis::from_redis_value(replies[0].clone())?;
+                (!hash.is_empty()).then(|| User::from_hash(&hash, Some(followers), Some(following)))
+            }
+        });
+    }
+    Ok(users)
 }
 
 /// Changes the given fields (an empty value removes one). A new e-mail is claimed first

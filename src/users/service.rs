@@ -40,14 +40,38 @@ pub async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
     Ok(user)
 }
 
-/// Deletes a user: revokes every session, then removes the user's keys and claims.
+/// Deletes a user: revokes every session, removes them from the social graph (their
+/// posts, tag indexes, other users' follow sets), then removes the user's keys and
+/// claims.
 pub async fn delete(redis: &Redis, id: &str) -> AppResult<()> {
     sessions::repo::revoke_all(redis, id).await?;
+    crate::social::service::remove_user(redis, id).await?;
     if repo::delete(redis, id).await? {
         Ok(())
     } else {
         Err(AppError::NotFound("user"))
     }
+}
+
+/// Changes the given fields of a user; a changed `name` or `avatar` is then copied
+/// into every one of their posts (the posts carry them denormalized).
+pub async fn update(
+    redis: &Redis,
+    id: &str,
+    changes: Vec<(&'static str, String)>,
+) -> AppResult<Option<User>> {
+    let touches_posts = changes
+        .iter()
+        .any(|(field, _)| matches!(*field, "name" | "avatar"));
+    let user = repo::update(redis, id, changes).await?;
+    if let Some(user) = &user
+        && touches_posts
+    {
+        let name = user.name.as_deref().unwrap_or_default();
+        crate::social::posts::service::propagate_author(redis, id, name, user.avatar.as_deref())
+            .await?;
+    }
+    Ok(user)
 }
 
 /// Gives the user `username` the admin role, also in their live sessions.

@@ -1,0 +1,296 @@
+//! Pagination: `?limit=&cursor=` in, `{items, next_cursor}` out.
+//!
+//! Why cursors and not offsets: the lists here are sorted sets that grow at the top
+//! while someone pages through them (new posts, new followers). An offset would then
+//! repeat or skip items. A cursor names the last item served by its position in the
+//! order, `(score, member)` for a sorted set read newest first, so the next page starts
+//! strictly after it however many items were added in front. Equal scores (two posts
+//! in the same millisecond) are ordered by member, as Redis orders them, so ties are
+//! never split or repeated either.
+//!
+//! The cursor is opaque to clients (hex of the position, validated on the way in: a
+//! forged cursor is a 422, never a Redis error). This module only builds commands and
+//! filters replies; the repositories run them.
+
+use redis::{Cmd, Value};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{AppError, AppResult};
+
+/// Items per page when `?limit=` is absent.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Largest `?limit=` accepted.
+pub const MAX_LIMIT: usize = 100;
+/// Extra entries fetched beyond a page so that entries tied with the cursor's score
+/// (which the filter drops) rarely force a second fetch.
+const TIE_SLACK: usize = 8;
+
+/// `?limit=&cursor=` of a list endpoint.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// Opaque: the `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page size; 422 naming `limit` when it is not a number in 1..=100.
+    pub fn limit(&self) -> AppResult<usize> {
+        match self.limit.as_deref() {
+            None => Ok(DEFAULT_LIMIT),
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    AppError::invalid("limit", format!("must be a number from 1 to {MAX_LIMIT}"))
+                }),
+        }
+    }
+
+    /// Limit and position for a list read newest first by score.
+    pub fn by_score(&self) -> AppResult<(usize, Option<ScoreCursor>)> {
+        let limit = self.limit()?;
+        let after = self
+            .cursor
+            .as_deref()
+            .map(ScoreCursor::decode)
+            .transpose()?;
+        Ok((limit, after))
+    }
+
+    /// Limit and position for a list of ids in [`id_order`].
+    pub fn by_id(&self) -> AppResult<(usize, Option<String>)> {
+        let limit = self.limit()?;
+        let after = self.cursor.as_deref().map(decode_id_cursor).transpose()?;
+        Ok((limit, after))
+    }
+}
+
+fn bad_cursor() -> AppError {
+    AppError::invalid(
+        "cursor",
+        "is not a cursor this list handed out; use `next_cursor` unchanged",
+    )
+}
+
+fn decode_text(text: &str) -> AppResult<String> {
+    if text.len() > 2048 {
+        return Err(bad_cursor());
+    }
+    let bytes = hex::decode(text).map_err(|_| bad_cursor())?;
+    String::from_utf8(bytes).map_err(|_| bad_cursor())
+}
+
+/// Position in a list ordered newest first: the score and member of the last item
+/// served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreCursor {
+    pub score: i64,
+    pub member: String,
+}
+
+impl ScoreCursor {
+    pub fn new(score: i64, member: impl Into<String>) -> ScoreCursor {
+        ScoreCursor {
+            score,
+            member: member.into(),
+        }
+    }
+
+    /// The opaque text a client sends back.
+    pub fn encode(&self) -> String {
+        hex::encode(format!("{}|{}", self.score, self.member))
+    }
+
+    /// 422 naming `cursor` for anything [`ScoreCursor::encode`] did not produce.
+    pub fn decode(text: &str) -> AppResult<ScoreCursor> {
+        let text = decode_text(text)?;
+        let (score, member) = text.split_once('|').ok_or_else(bad_cursor)?;
+        let score = score.parse().map_err(|_| bad_cursor())?;
+        if member.is_empty() {
+            return Err(bad_cursor());
+        }
+        Ok(ScoreCursor::new(score, member))
+    }
+
+    /// True when `(score, member)` comes strictly after this cursor in newest-first
+    /// order: a lower score, or the same score and a lower member (Redis orders equal
+    /// scores by member bytes, and `ZRANGE … REV` reverses that).
+    pub fn is_before(&self, score: i64, member: &str) -> bool {
+        score < self.score || (score == self.score && member.as_bytes() < self.member.as_bytes())
+    }
+}
+
+/// `ZRANGE key <max> -inf BYSCORE REV LIMIT 0 <count> WITHSCORES`: up to `count`
+/// entries from the cursor's score down (inclusive: entries tied with the cursor are
+/// removed by [`Window::from_reply`]).
+pub fn newest_first_cmd(key: &str, after: Option<&ScoreCursor>, count: usize) -> Cmd {
+    let max = after.map_or_else(|| "+inf".to_string(), |c| c.score.to_string());
+    redis::cmd("ZRANGE")
+        .arg(key)
+        .arg(max)
+        .arg("-inf")
+        .arg("BYSCORE")
+        .arg("REV")
+        .arg("LIMIT")
+        .arg(0)
+        .arg(count)
+        .arg("WITHSCORES")
+        .clone()
+}
+
+/// How many entries to ask for to fill a page of `limit` (+1 tells whether there is a
+/// next page).
+pub fn first_fetch(limit: usize) -> usize {
+    limit + 1 + TIE_SLACK
+}
+
+/// Entries of one sorted set after a cursor, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Window {
+    /// `(member, score)`, newest first, strictly after the cursor.
+    pub entries: Vec<(String, i64)>,
+    /// True when Redis may hold more entries than were fetched.
+    pub truncated: bool,
+}
+
+impl Window {
+    /// Parses a [`newest_first_cmd`] reply for `fetched` entries and drops what is not
+    /// strictly after `after`.
+    pub fn from_reply(
+        reply: Value,
+        after: Option<&ScoreCursor>,
+        fetched: usize,
+    ) -> redis::RedisResult<Window> {
+        let raw: Vec<(String, f64)> = redis::from_redis_value(reply)?;
+        let truncated = raw.len() >= fetched;
+        let entries = raw
+            .into_iter()
+            .map(|(member, score)| (member, score as i64))
+            .filter(|(member, score)| after.is_none_or(|c| c.is_before(*score, member)))
+            .collect();
+        Ok(Window { entries, truncated })
+    }
+
+    /// True when ties with the cursor ate the slack, so the window holds fewer than
+    /// `want` entries while Redis may hold more: fetch again with a larger count.
+    pub fn needs_more(&self, want: usize) -> bool {
+        self.truncated && self.entries.len() < want
+    }
+}
+
+/// The page of `limit` out of `entries` (sorted newest first, possibly more than
+/// `limit`), and the cursor of its last entry when more follow.
+pub fn split_page(
+    mut entries: Vec<(String, i64)>,
+    limit: usize,
+    more_beyond: bool,
+) -> (Vec<(String, i64)>, Option<String>) {
+    let more = entries.len() > limit || more_beyond;
+    entries.truncate(limit);
+    let next = match entries.last() {
+        Some((member, score)) if more => Some(ScoreCursor::new(*score, member.clone()).encode()),
+        _ => None,
+    };
+    (entries, next)
+}
+
+/// Sorts entries newest first (score, then member, both descending: Redis's `REV`
+/// order) and removes repeated members, keeping the first.
+pub fn sort_newest_first(entries: &mut Vec<(String, i64)>) {
+    entries.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| b.0.as_bytes().cmp(a.0.as_bytes()))
+    });
+    let mut seen = std::collections::HashSet::new();
+    entries.retain(|(member, _)| seen.insert(member.clone()));
+}
+
+/// Order of ids in id-sorted lists: numeric ids in numeric order (shorter first, then
+/// by bytes), which is also a total order on any other id.
+pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// The cursor of an id-sorted list: the last id served.
+pub fn encode_id_cursor(id: &str) -> String {
+    hex::encode(id)
+}
+
+fn decode_id_cursor(text: &str) -> AppResult<String> {
+    let id = decode_text(text)?;
+    crate::validate::id(&id).map_err(|_| bad_cursor())?;
+    Ok(id)
+}
+
+/// One page of `ids` (any order) in [`id_order`] after `after`, and the next cursor.
+pub fn page_of_ids(
+    mut ids: Vec<String>,
+    after: Option<&str>,
+    limit: usize,
+) -> (Vec<String>, Option<String>) {
+    ids.sort_by(|a, b| id_order(a, b));
+    ids.dedup();
+    if let Some(after) = after {
+        ids.retain(|id| id_order(id, after).is_gt());
+    }
+    let more = ids.len() > limit;
+    ids.truncate(limit);
+    let next = ids.last().filter(|_| more).map(|id| encode_id_cursor(id));
+    (ids, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_forgeries() {
+        let cursor = ScoreCursor::new(1_700_000_000_123, "p42");
+        assert_eq!(ScoreCursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in ["", "zz", "00", &hex::encode("12"), &hex::encode("x|p1")] {
+            assert!(ScoreCursor::decode(bad).is_err(), "{bad:?}");
+        }
+        assert!(decode_id_cursor(&hex::encode("a:b")).is_err());
+        assert_eq!(decode_id_cursor(&encode_id_cursor("17")).unwrap(), "17");
+    }
+
+    #[test]
+    fn ties_are_ordered_by_member_like_redis_rev() {
+        let cursor = ScoreCursor::new(10, "p5");
+        assert!(cursor.is_before(9, "p9"));
+        assert!(cursor.is_before(10, "p4"));
+        assert!(!cursor.is_before(10, "p5"));
+        assert!(!cursor.is_before(10, "p6"));
+        assert!(!cursor.is_before(11, "p1"));
+    }
+
+    #[test]
+    fn limits_are_bounded() {
+        let query = |limit: &str| PageQuery {
+            limit: Some(limit.to_string()),
+            cursor: None,
+        };
+        assert_eq!(PageQuery::default().limit().unwrap(), DEFAULT_LIMIT);
+        assert_eq!(query("100").limit().unwrap(), 100);
+        for bad in ["0", "101", "-1", "x", ""] {
+            assert!(query(bad).limit().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn id_pages_follow_numeric_order() {
+        let ids = ["10", "9", "2", "100", "1"].map(String::from).to_vec();
+        let (page, next) = page_of_ids(ids.clone(), None, 3);
+        assert_eq!(page, ["1", "2", "9"]);
+        let after = decode_id_cursor(&next.unwrap()).unwrap();
+        let (page, next) = page_of_ids(ids, Some(&after), 3);
+        assert_eq!(page, ["10", "100"]);
+        assert!(next.is_none());
+    }
+}

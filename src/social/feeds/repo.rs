@@ -1,0 +1,173 @@
+//! Feeds in Redis: the only code that names timeline, activity and celebrity keys.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `user:{id}:timeline` | sorted set, capped at 800 | post id → created-at (ms): the home timeline filled by fan-out |
+//! | `user:{id}:activity` | sorted set, capped at 1000 | `{"type","target_id","timestamp"}` JSON → time (ms) |
+//! | `users:celebrities` | set | authors whose posts are pulled at read time instead of fanned out |
+//!
+//! Every write into a user's timeline or activity goes through `zadd_if_exists.lua`:
+//! it adds and trims in one step, and writes nothing once the user is deleted, so a
+//! fan-out racing a deletion cannot leave an orphan timeline behind.
+
+use redis::AsyncCommands;
+
+use super::model::{ActivityEntry, ActivityKind};
+use crate::error::AppResult;
+use crate::pagination::{ScoreCursor, Window};
+use crate::redis::batch::Batch;
+use crate::redis::keys::UserPart;
+use crate::redis::{Redis, scripts};
+use crate::social::newest_first;
+use crate::social::posts::repo as posts;
+use crate::time;
+
+/// Newest entries kept in a home timeline.
+pub const TIMELINE_CAP: usize = 800;
+/// Newest entries kept in an activity feed (seed 000).
+pub const ACTIVITY_CAP: usize = 1000;
+/// Timelines written per batch during a fan-out: bounds each pipeline, so a large
+/// fan-out never holds Redis for long and other clients interleave between batches.
+pub const FAN_OUT_BATCH: usize = 1000;
+/// Members per ZREM when taking posts out of a timeline.
+const CHUNK: usize = 1000;
+
+/// Adds `entries` (post id, created-at ms) to the timelines of `users`, each trimmed
+/// to [`TIMELINE_CAP`], in batches of [`FAN_OUT_BATCH`] users. Idempotent (same ids,
+/// same scores); users who no longer exist are skipped by the script.
+pub async fn push_to_timelines(
+    redis: &Redis,
+    users: &[String],
+    entries: &[(String, i64)],
+) -> AppResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    for chunk in users.chunks(FAN_OUT_BATCH) {
+        let mut batch = Batch::new();
+        for user in chunk {
+            let timeline = redis.keys.user_part(user, UserPart::Timeline);
+            let mut invocation = scripts::ZADD_IF_EXISTS.prepare_invoke();
+            invocation
+                .key(redis.keys.user(user))
+                .key(&timeline)
+                .arg(TIMELINE_CAP)
+                .arg("");
+            for (post_id, at_ms) in entries {
+                invocation.arg(at_ms).arg(post_id);
+            }
+            batch.add_script(timeline, &scripts::ZADD_IF_EXISTS, &invocation);
+        }
+        batch.run_loading_scripts(&redis.conn).await?;
+    }
+    Ok(())
+}
+
+/// Takes `post_ids` out of the timelines of `users` (ZREM, in batches).
+pub async fn remove_from_timelines(
+    redis: &Redis,
+    users: &[String],
+    post_ids: &[String],
+) -> AppResult<()> {
+    if post_ids.is_empty() {
+        return Ok(());
+    }
+    for chunk in users.chunks(FAN_OUT_BATCH) {
+        let mut batch = Batch::new();
+        for user in chunk {
+            let timeline = redis.keys.user_part(user, UserPart::Timeline);
+            for ids in post_ids.chunks(CHUNK) {
+                batch.add(
+                    timeline.clone(),
+                    redis::cmd("ZREM").arg(&timeline).arg(ids).clone(),
+                );
+            }
+        }
+        batch.run(&redis.conn).await?;
+    }
+    Ok(())
+}
+
+/// A window of `user_id`'s home timeline, newest first.
+pub async fn timeline_window(
+    redis: &Redis,
+    user_id: &str,
+    after: Option<&ScoreCursor>,
+    limit: usize,
+) -> AppResult<Window> {
+    let key = redis.keys.user_part(user_id, UserPart::Timeline);
+    Ok(newest_first(redis, &key, None, after, limit)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Takes every post of `author` out of `user_id`'s timeline. Only posts at least as
+/// new as the timeline's oldest entry can be in it, so only those are read.
+pub async fn remove_author_from_timeline(
+    redis: &Redis,
+    user_id: &str,
+    author: &str,
+) -> AppResult<()> {
+    let timeline = redis.keys.user_part(user_id, UserPart::Timeline);
+    let oldest: Vec<(String, f64)> = redis.conn().zrange_withscores(&timeline, 0, 0).await?;
+    let Some((_, oldest_ms)) = oldest.first() else {
+        return Ok(());
+    };
+    let ids = posts::ids_of_author_since(redis, author, *oldest_ms as i64).await?;
+    remove_from_timelines(redis, &[user_id.to_string()], &ids).await
+}
+
+/// Records an activity of `user_id` and trims the feed to [`ACTIVITY_CAP`], in one
+/// script (nothing is written if the user is gone).
+pub async fn record_activity(
+    redis: &Redis,
+    user_id: &str,
+    kind: ActivityKind,
+    target_id: &str,
+    at_ms: i64,
+) -> AppResult<()> {
+    let entry = ActivityEntry {
+        kind,
+        target_id: target_id.to_string(),
+        timestamp: time::rfc3339_from_ms(at_ms),
+    };
+    let member = serde_json::to_string(&entry).map_err(anyhow::Error::from)?;
+    let _: (i64, u64) = scripts::ZADD_IF_EXISTS
+        .key(redis.keys.user(user_id))
+        .key(redis.keys.user_part(user_id, UserPart::Activity))
+        .arg(ACTIVITY_CAP)
+        .arg("")
+        .arg(at_ms)
+        .arg(member)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok(())
+}
+
+/// A window of `user_id`'s activity feed; `None` when there is no such user.
+pub async fn activity_window(
+    redis: &Redis,
+    user_id: &str,
+    after: Option<&ScoreCursor>,
+    limit: usize,
+) -> AppResult<Option<Window>> {
+    let key = redis.keys.user_part(user_id, UserPart::Activity);
+    newest_first(redis, &key, Some(&redis.keys.user(user_id)), after, limit).await
+}
+
+/// Every author whose posts are pulled at read time.
+pub async fn celebrities(redis: &Redis) -> AppResult<Vec<String>> {
+    Ok(redis.conn().smembers(redis.keys.celebrities()).await?)
+}
+
+/// Marks `user_id` as an author whose posts are pulled at read time.
+pub async fn add_celebrity(redis: &Redis, user_id: &str) -> AppResult<()> {
+    let _: u64 = redis.conn().sadd(redis.keys.celebrities(), user_id).await?;
+    Ok(())
+}
+
+/// Forgets `user_id` as a celebrity (user deletion).
+pub async fn remove_celebrity(redis: &Redis, user_id: &str) -> AppResult<()> {
+    let _: u64 = redis.conn().srem(redis.keys.celebrities(), user_id).await?;
+    Ok(())
+}

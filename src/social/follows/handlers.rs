@@ -1,0 +1,170 @@
+//! HTTP handlers for follows.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+
+use super::model::{CommonQuery, FollowPage};
+use super::repo::Side;
+use super::service;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult, responses};
+use crate::extract::{AuthUser, resolve_user_id};
+use crate::pagination::PageQuery;
+use crate::validate;
+
+/// Follow a user
+///
+/// `{id}` is `me` (or, for an admin, any user). Idempotent: following again keeps the
+/// original time. Also merges the target's newest posts (up to 200) into the home
+/// timeline and records a `follow` activity.
+///
+/// Redis: `EXISTS user:{target}`; `EVALSHA zadd_if_exists` on `user:{id}:following`
+/// (ZADD NX), then on `user:{target}:followers`; `ZRANGE user:{target}:posts … REV`;
+/// `EVALSHA zadd_if_exists` on `user:{id}:timeline` (ZADD + ZREMRANGEBYRANK cap 800)
+/// and on `user:{id}:activity` (cap 1000).
+#[utoipa::path(put, path = "/v1/users/{id}/following/{target}", tag = "follows",
+    params(("id" = String, Path, description = "`me`"),
+        ("target" = String, Path, description = "The user to follow")),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Following"),
+        responses::Unauthorized, responses::Forbidden, responses::NotFound,
+        (status = 422, description = "Invalid id, or following oneself",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        responses::Unavailable
+    ))]
+pub async fn follow(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((id, target)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let id = auth.owned_user_id(&id)?;
+    validate::path_id("target", &target)?;
+    service::follow(&state.redis, &id, &target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Unfollow a user
+///
+/// Idempotent. The target's posts leave the home timeline.
+///
+/// Redis: `ZREM user:{target}:followers`, `ZREM user:{id}:following`; `ZRANGE
+/// user:{id}:timeline 0 0 WITHSCORES`, `ZRANGE user:{target}:posts <oldest> +inf
+/// BYSCORE`, `ZREM user:{id}:timeline`.
+#[utoipa::path(delete, path = "/v1/users/{id}/following/{target}", tag = "follows",
+    params(("id" = String, Path, description = "`me`"),
+        ("target" = String, Path, description = "The user to unfollow")),
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Not following"),
+        responses::Unauthorized, responses::Forbidden, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn unfollow(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path((id, target)): Path<(String, String)>,
+) -> AppResult<StatusCode> {
+    let id = auth.owned_user_id(&id)?;
+    validate::path_id("target", &target)?;
+    service::unfollow(&state.redis, &id, &target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's followers
+///
+/// Newest first, with the time each follow happened.
+///
+/// Redis: one pipeline in the user's slot: `EXISTS user:{id}`, `ZRANGE
+/// user:{id}:followers <cursor> -inf BYSCORE REV LIMIT … WITHSCORES`; then `HMGET
+/// user:{follower} id username name avatar` for the page (one batch).
+#[utoipa::path(get, path = "/v1/users/{id}/followers", tag = "follows",
+    params(("id" = String, Path, description = "User id, or `me`"), PageQuery),
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Who follows the user, newest first", body = FollowPage),
+        responses::Unauthorized, responses::NotFound, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn followers(
+    State(state): State<AppState>,
+    auth: Option<AuthUser>,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<FollowPage>> {
+    list(state, auth, id, page, Side::Followers).await
+}
+
+/// Whom a user follows
+///
+/// Newest first, with the time each follow happened.
+///
+/// Redis: one pipeline in the user's slot: `EXISTS user:{id}`, `ZRANGE
+/// user:{id}:following <cursor> -inf BYSCORE REV LIMIT … WITHSCORES`; then `HMGET
+/// user:{followed} id username name avatar` for the page (one batch).
+#[utoipa::path(get, path = "/v1/users/{id}/following", tag = "follows",
+    params(("id" = String, Path, description = "User id, or `me`"), PageQuery),
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Whom the user follows, newest first", body = FollowPage),
+        responses::Unauthorized, responses::NotFound, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn following(
+    State(state): State<AppState>,
+    auth: Option<AuthUser>,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<FollowPage>> {
+    list(state, auth, id, page, Side::Following).await
+}
+
+async fn list(
+    state: AppState,
+    auth: Option<AuthUser>,
+    id: String,
+    page: PageQuery,
+    side: Side,
+) -> AppResult<Json<FollowPage>> {
+    let id = resolve_user_id(&id, auth.as_ref())?;
+    let (limit, after) = page.by_score()?;
+    Ok(Json(
+        service::list(&state.redis, &id, side, limit, after.as_ref()).await?,
+    ))
+}
+
+/// Common followers
+///
+/// Users who follow both `{id}` and `?with=`, newest common follow first.
+///
+/// Redis: `EXISTS` of both users; on one node (or when both sets share a slot)
+/// `ZINTER 2 user:{id}:followers user:{with}:followers AGGREGATE MAX WITHSCORES`; on a
+/// cluster `ZCARD` of both, `ZRANGE` of the smaller, `ZMSCORE` of its members in the
+/// larger, combined in the service. Then `HMGET` of the page's users (one batch).
+#[utoipa::path(get, path = "/v1/users/{id}/common-followers", tag = "follows",
+    params(("id" = String, Path, description = "User id, or `me`"), CommonQuery, PageQuery),
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "Users who follow both", body = FollowPage),
+        responses::Unauthorized, responses::NotFound, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn common_followers(
+    State(state): State<AppState>,
+    auth: Option<AuthUser>,
+    Path(id): Path<String>,
+    Query(common): Query<CommonQuery>,
+    Query(page): Query<PageQuery>,
+) -> AppResult<Json<FollowPage>> {
+    let id = resolve_user_id(&id, auth.as_ref())?;
+    let with = common
+        .with
+        .ok_or_else(|| AppError::invalid("with", "name the other user: ?with=<id>"))?;
+    let with = if with == "me" {
+        resolve_user_id(&with, auth.as_ref())?
+    } else {
+        validate::path_id("with", &with)?;
+        with
+    };
+    let (limit, after) = page.by_score()?;
+    Ok(Json(
+        service::common_followers(&state.redis, &id, &with, limit, after.as_ref()).await?,
+    ))
+}

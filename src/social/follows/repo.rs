@@ -1,0 +1,220 @@
+//! Follows in Redis: the only code that names the follow keys.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `user:{id}:following` | sorted set | followed user id → followed-at (ms): the follower's side |
+//! | `user:{id}:followers` | sorted set | follower id → followed-at (ms): the followed user's side |
+//!
+//! A follow is the follower's own decision, so the follower's side is the record and
+//! the followed user's side the index: **follow** writes `following` first, then
+//! `followers` (each with `zadd_if_exists.lua`: only while that user exists, `NX` so a
+//! repeated follow keeps its original time); **unfollow** removes `followers` first,
+//! then `following`. The only half-done state either can leave is therefore "A's
+//! following lists B, B's followers lack A": A sees B in their list and B's new posts
+//! are not fanned out to A until the follow is retried (PUT again completes it; every
+//! step is idempotent) or undone (DELETE removes the half). No crash can make B push
+//! posts to someone who does not follow them. Deleting a user removes them from the
+//! other side of each of their edges first (see [`remove_user`]); list readers skip
+//! and remove entries whose user is gone.
+
+use redis::{AsyncCommands, Value};
+
+use crate::error::AppResult;
+use crate::pagination::{ScoreCursor, Window};
+use crate::redis::batch::Batch;
+use crate::redis::keys::{UserPart, slot};
+use crate::redis::{Redis, scripts};
+use crate::social::newest_first;
+
+/// Largest number of members per ZMSCORE / ZREM.
+const CHUNK: usize = 1000;
+
+/// Which side of the relationship.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Followers,
+    Following,
+}
+
+impl Side {
+    fn part(self) -> UserPart {
+        match self {
+            Side::Followers => UserPart::Followers,
+            Side::Following => UserPart::Following,
+        }
+    }
+
+    fn other(self) -> Side {
+        match self {
+            Side::Followers => Side::Following,
+            Side::Following => Side::Followers,
+        }
+    }
+}
+
+/// True when the user exists.
+pub async fn user_exists(redis: &Redis, user_id: &str) -> AppResult<bool> {
+    Ok(redis.conn().exists(redis.keys.user(user_id)).await?)
+}
+
+/// Adds `member` to `owner`'s `side` at `at_ms` unless already there (NX). `None` when
+/// `owner` does not exist (nothing written), else whether the entry is new.
+pub async fn add(
+    redis: &Redis,
+    owner: &str,
+    side: Side,
+    member: &str,
+    at_ms: i64,
+) -> AppResult<Option<bool>> {
+    let (added, _card): (i64, u64) = scripts::ZADD_IF_EXISTS
+        .key(redis.keys.user(owner))
+        .key(redis.keys.user_part(owner, side.part()))
+        .arg(0)
+        .arg("NX")
+        .arg(at_ms)
+        .arg(member)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok((added >= 0).then_some(added == 1))
+}
+
+/// Removes `member` from `owner`'s `side`.
+pub async fn remove(redis: &Redis, owner: &str, side: Side, member: &str) -> AppResult<()> {
+    let _: u64 = redis
+        .conn()
+        .zrem(redis.keys.user_part(owner, side.part()), member)
+        .await?;
+    Ok(())
+}
+
+/// A window of `user_id`'s `side`, newest first; `None` when there is no such user.
+pub async fn window(
+    redis: &Redis,
+    user_id: &str,
+    side: Side,
+    after: Option<&ScoreCursor>,
+    limit: usize,
+) -> AppResult<Option<Window>> {
+    let key = redis.keys.user_part(user_id, side.part());
+    newest_first(redis, &key, Some(&redis.keys.user(user_id)), after, limit).await
+}
+
+/// Removes entries of users that no longer exist from `user_id`'s `side`.
+pub async fn prune(redis: &Redis, user_id: &str, side: Side, gone: &[String]) -> AppResult<()> {
+    if !gone.is_empty() {
+        let _: u64 = redis
+            .conn()
+            .zrem(redis.keys.user_part(user_id, side.part()), gone)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Who gets `author`'s posts pushed into their timeline: `None` when the author has
+/// more than `max` followers (a celebrity: followers pull at read time), else every
+/// follower. One pipeline in the author's slot (`ZRANGE 0 max` returns at most
+/// `max + 1`, so a celebrity's set is never read whole).
+pub async fn fan_out_targets(
+    redis: &Redis,
+    author: &str,
+    max: u64,
+) -> AppResult<Option<Vec<String>>> {
+    let key = redis.keys.user_part(author, UserPart::Followers);
+    let (count, followers): (u64, Vec<String>) = redis::pipe()
+        .zcard(&key)
+        .zrange(&key, 0, max as isize)
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok((count <= max).then_some(followers))
+}
+
+/// Which of `candidates` `user_id` follows (ZMSCORE on their following set).
+pub async fn followed_among(
+    redis: &Redis,
+    user_id: &str,
+    candidates: &[String],
+) -> AppResult<Vec<String>> {
+    let key = redis.keys.user_part(user_id, UserPart::Following);
+    let mut followed = Vec::new();
+    for chunk in candidates.chunks(CHUNK) {
+        let scores: Vec<Option<f64>> = redis::cmd("ZMSCORE")
+            .arg(&key)
+            .arg(chunk)
+            .query_async(&mut redis.conn())
+            .await?;
+        followed.extend(
+            chunk
+                .iter()
+                .zip(scores)
+                .filter(|(_, score)| score.is_some())
+                .map(|(id, _)| id.clone()),
+        );
+    }
+    Ok(followed)
+}
+
+/// Users who follow both `a` and `b`, with the later of their two follow times.
+/// `ZINTER … AGGREGATE MAX` when both sets share a slot (always on one node); on a
+/// cluster: ZCARD of both, the smaller set whole, ZMSCORE of its members in the
+/// larger, combined here: work proportional to the smaller set, never CROSSSLOT.
+pub async fn common_followers(redis: &Redis, a: &str, b: &str) -> AppResult<Vec<(String, i64)>> {
+    let key_a = redis.keys.user_part(a, UserPart::Followers);
+    let key_b = redis.keys.user_part(b, UserPart::Followers);
+    if !redis.is_cluster() || slot(&key_a) == slot(&key_b) {
+        let common: Vec<(String, f64)> = redis::cmd("ZINTER")
+            .arg(2)
+            .arg(&key_a)
+            .arg(&key_b)
+            .arg("AGGREGATE")
+            .arg("MAX")
+            .arg("WITHSCORES")
+            .query_async(&mut redis.conn())
+            .await?;
+        return Ok(common.into_iter().map(|(id, s)| (id, s as i64)).collect());
+    }
+    let mut sizes = Batch::new();
+    sizes.add(key_a.clone(), redis::cmd("ZCARD").arg(&key_a).clone());
+    sizes.add(key_b.clone(), redis::cmd("ZCARD").arg(&key_b).clone());
+    let sizes: Vec<u64> = redis::from_redis_value(Value::Array(sizes.run(&redis.conn).await?))?;
+    let (small, large) = if sizes[0] <= sizes[1] {
+        (key_a, key_b)
+    } else {
+        (key_b, key_a)
+    };
+    let members: Vec<(String, f64)> = redis.conn().zrange_withscores(&small, 0, -1).await?;
+    let mut common = Vec::new();
+    for chunk in members.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+        let scores: Vec<Option<f64>> = redis::cmd("ZMSCORE")
+            .arg(&large)
+            .arg(&ids)
+            .query_async(&mut redis.conn())
+            .await?;
+        common.extend(chunk.iter().zip(scores).filter_map(|((id, mine), theirs)| {
+            theirs.map(|theirs| (id.clone(), mine.max(theirs) as i64))
+        }));
+    }
+    Ok(common)
+}
+
+/// Removes `user_id` from the other side of every edge they have (the followers sets
+/// of whom they follow, the following sets of who follows them), in batches. Their own
+/// two sets are deleted with the rest of their keys afterwards.
+pub async fn remove_user(redis: &Redis, user_id: &str) -> AppResult<()> {
+    for side in [Side::Following, Side::Followers] {
+        let key = redis.keys.user_part(user_id, side.part());
+        let others: Vec<String> = redis.conn().zrange(&key, 0, -1).await?;
+        for chunk in others.chunks(CHUNK) {
+            let mut batch = Batch::new();
+            for other in chunk {
+                let their_key = redis.keys.user_part(other, side.other().part());
+                batch.add(
+                    their_key.clone(),
+                    redis::cmd("ZREM").arg(&their_key).arg(user_id).clone(),
+                );
+            }
+            batch.run(&redis.conn).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Follow operations that span areas: a follow also merges the followed user's recent
+//! posts into the follower's timeline and records the follow in their activity; an
+//! unfollow takes those posts out again. List reads fetch the listed users in one batch.
+
+use super::model::{FollowEntry, FollowPage};
+use super::repo::{self, Side};
+use crate::error::{AppError, AppResult};
+use crate::pagination::{self, ScoreCursor};
+use crate::redis::Redis;
+use crate::social::feeds::model::ActivityKind;
+use crate::social::feeds::repo as feeds;
+use crate::social::found_and_gone;
+use crate::social::posts::repo as posts;
+use crate::time;
+use crate::users::{self, model::UserField};
+
+/// How many of the followed user's newest posts a follow merges into the timeline.
+pub const FOLLOW_BACKFILL: usize = 200;
+
+/// What a follow list shows of each user.
+const LISTED_FIELDS: [UserField; 3] = [
+    UserField::Hash("username"),
+    UserField::Hash("name"),
+    UserField::Hash("avatar"),
+];
+
+/// `user_id` follows `target` (idempotent). 422 for oneself, 404 for an unknown target.
+///
+/// Steps (see `repo` for why this order): the target must exist; the follower's side
+/// (`following`, NX); the target's side (`followers`, NX; if the target vanished in
+/// between, the first step is undone and the answer is 404); the target's newest posts
+/// into the follower's timeline; a `follow` activity the first time only.
+pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()> {
+    if user_id == target {
+        return Err(AppError::invalid("target", "you cannot follow yourself"));
+    }
+    if !repo::user_exists(redis, target).await? {
+        return Err(AppError::NotFound("user"));
+    }
+    let now = time::unix_ms(time::now());
+    let newly = repo::add(redis, user_id, Side::Following, target, now)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if repo::add(redis, target, Side::Followers, user_id, now)
+        .await?
+        .is_none()
+    {
+        repo::remove(redis, user_id, Side::Following, target).await?;
+        return Err(AppError::NotFound("user"));
+    }
+    let recent = posts::newest_of_author(redis, target, FOLLOW_BACKFILL).await?;
+    feeds::push_to_timelines(redis, &[user_id.to_string()], &recent).await?;
+    if newly {
+        feeds::record_activity(redis, user_id, ActivityKind::Follow, target, now).await?;
+    }
+    Ok(())
+}
+
+/// `user_id` stops following `target` (idempotent): the target's side first, then the
+/// follower's, then the target's posts leave the follower's timeline.
+pub async fn unfollow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()> {
+    repo::remove(redis, target, Side::Followers, user_id).await?;
+    repo::remove(redis, user_id, Side::Following, target).await?;
+    feeds::remove_author_from_timeline(redis, user_id, target).await
+}
+
+/// A page of `user_id`'s followers or followed users, newest first; 404 when there is
+/// no such user. Entries whose user is gone are skipped and removed.
+pub async fn list(
+    redis: &Redis,
+    user_id: &str,
+    side: Side,
+    limit: usize,
+    after: Option<&ScoreCursor>,
+) -> AppResult<FollowPage> {
+    let window = repo::window(redis, user_id, side, after, limit)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let (entries, next_cursor) = pagination::split_page(window.entries, limit, false);
+    let (items, gone) = with_users(redis, entries).await?;
+    repo::prune(redis, user_id, side, &gone).await?;
+    Ok(FollowPage { items, next_cursor })
+}
+
+/// Users who follow both `a` and `b`, newest common follow first; 404 when either
+/// user does not exist.
+pub async fn common_followers(
+    redis: &Redis,
+    a: &str,
+    b: &str,
+    limit: usize,
+    after: Option<&ScoreCursor>,
+) -> AppResult<FollowPage> {
+    let (a_exists, b_exists) =
+        tokio::try_join!(repo::user_exists(redis, a), repo::user_exists(redis, b))?;
+    if !a_exists || !b_exists {
+        return Err(AppError::NotFound("user"));
+    }
+    let mut common = repo::common_followers(redis, a, b).await?;
+    pagination::sort_newest_first(&mut common);
+    if let Some(after) = after {
+        common.retain(|(id, score)| after.is_before(*score, id));
+    }
+    let (entries, next_cursor) = pagination::split_page(common, limit, false);
+    let (items, _gone) = with_users(redis, entries).await?;
+    Ok(FollowPage { items, next_cursor })
+}
+
+/// Fetches the listed users in one batch: the entries of those found, and the ids of
+/// those gone.
+async fn with_users(
+    redis: &Redis,
+    entries: Vec<(String, i64)>,
+) -> AppResult<(Vec<FollowEntry>, Vec<String>)> {
+    let (ids, times): (Vec<String>, Vec<i64>) = entries.into_iter().unzip();
+    let found = users::repo::get_many(redis, &ids, Some(&LISTED_FIELDS)).await?;
+    let found = found
+        .into_iter()
+        .zip(times)
+        .map(|(user, at)| user.map(|user| FollowEntry::new(user, at)))
+        .collect();
+    let (live, gone) = found_and_gone(ids, found);
+    Ok((live.into_iter().map(|(_, entry)| entry).collect(), gone))
+}
