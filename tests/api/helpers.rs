@@ -179,6 +179,27 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// PUT without a body.
+    pub async fn put(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.put(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// GET that must answer 200; its JSON body.
+    pub async fn get_ok(&self, path: &str, token: Option<&str>) -> Value {
+        let response = self.get(path, token).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// Registers and logs in every one of `usernames`, concurrently.
+    pub async fn users(&self, usernames: &[&str]) -> Vec<TestUser> {
+        futures::future::join_all(usernames.iter().map(|name| self.user(name))).await
+    }
+
     pub async fn register_raw(&self, username: &str, email: &str) -> reqwest::Response {
         self.post(
             "/v1/users",

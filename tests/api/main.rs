@@ -8,4 +8,5 @@ mod ops;
 mod plumbing;
 mod redis_down;
 mod sessions;
+mod tags;
 mod users;

@@ -132,7 +132,7 @@ pub async fn record_activity(
         timestamp: time::rfc3339_from_ms(at_ms),
     };
     let member = serde_json::to_string(&entry).map_err(anyhow::Error::from)?;
-    let _: (i64, u64) = scripts::ZADD_IF_EXISTS
+    let _: (i64, u64, f64) = scripts::ZADD_IF_EXISTS
         .key(redis.keys.user(user_id))
         .key(redis.keys.user_part(user_id, UserPart::Activity))
         .arg(ACTIVITY_CAP)

@@ -58,15 +58,16 @@ pub async fn user_exists(redis: &Redis, user_id: &str) -> AppResult<bool> {
 }
 
 /// Adds `member` to `owner`'s `side` at `at_ms` unless already there (NX). `None` when
-/// `owner` does not exist (nothing written), else whether the entry is new.
+/// `owner` does not exist (nothing written), else whether the entry is new and the
+/// time it holds (the original one when it was already there).
 pub async fn add(
     redis: &Redis,
     owner: &str,
     side: Side,
     member: &str,
     at_ms: i64,
-) -> AppResult<Option<bool>> {
-    let (added, _card): (i64, u64) = scripts::ZADD_IF_EXISTS
+) -> AppResult<Option<(bool, i64)>> {
+    let (added, _card, score): (i64, u64, f64) = scripts::ZADD_IF_EXISTS
         .key(redis.keys.user(owner))
         .key(redis.keys.user_part(owner, side.part()))
         .arg(0)
@@ -75,7 +76,7 @@ pub async fn add(
         .arg(member)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok((added >= 0).then_some(added == 1))
+    Ok((added >= 0).then_some((added == 1, score as i64)))
 }
 
 /// Removes `member` from `owner`'s `side`.

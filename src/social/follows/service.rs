@@ -38,10 +38,11 @@ pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()>
         return Err(AppError::NotFound("user"));
     }
     let now = time::unix_ms(time::now());
-    let newly = repo::add(redis, user_id, Side::Following, target, now)
+    let (newly, followed_at) = repo::add(redis, user_id, Side::Following, target, now)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    if repo::add(redis, target, Side::Followers, user_id, now)
+    // The time the follower's side holds, so a retried follow gives both sides one time.
+    if repo::add(redis, target, Side::Followers, user_id, followed_at)
         .await?
         .is_none()
     {

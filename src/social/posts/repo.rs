@@ -74,7 +74,7 @@ pub async fn index_for_author(
     post_id: &str,
     at_ms: i64,
 ) -> AppResult<bool> {
-    let (added, _card): (i64, u64) = scripts::ZADD_IF_EXISTS
+    let (added, _card, _score): (i64, u64, f64) = scripts::ZADD_IF_EXISTS
         .key(redis.keys.user(author))
         .key(redis.keys.user_part(author, UserPart::Posts))
         .arg(0)
