@@ -2,6 +2,7 @@
 //! (standalone by default, a 3+3 cluster with `AGORA_TEST_CLUSTER=1`).
 
 mod cli;
+mod follows;
 mod helpers;
 mod openapi;
 mod ops;

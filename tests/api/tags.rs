@@ -82,7 +82,9 @@ async fn tagging_needs_the_owner_or_an_admin_and_a_valid_tag() {
     assert_eq!(app.put(&path, Some(&admin.token)).await.status(), 204);
     let keys_before = app.all_keys().await;
 
-    let unknown = app.put("/v1/users/999999/tags/vip", Some(&admin.token)).await;
+    let unknown = app
+        .put("/v1/users/999999/tags/vip", Some(&admin.token))
+        .await;
     problem(unknown, 404).await;
     for bad in ["a:b", "%7Bx%7D", "a%20b", "x*", &"t".repeat(33)] {
         let body = problem(
@@ -129,7 +131,9 @@ async fn tags_all_and_tags_any_find_users_without_crossslot_errors() {
     }
     let id = |i: usize| users[i].id.clone();
 
-    let all = app.get_ok("/v1/users?tags_all=premium,developer", None).await;
+    let all = app
+        .get_ok("/v1/users?tags_all=premium,developer", None)
+        .await;
     assert_eq!(ids(&all), vec![id(0)]);
     assert_eq!(all["items"][0]["username"], "dan");
     assert_eq!(all["items"][0]["follower_count"], 0);
@@ -191,7 +195,10 @@ async fn tag_members_are_listed_in_id_order_a_page_at_a_time() {
     assert_eq!(ids(&first), expected[..2].to_vec());
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
-        .get_ok(&format!("/v1/tags/rust/users?limit=2&cursor={cursor}"), None)
+        .get_ok(
+            &format!("/v1/tags/rust/users?limit=2&cursor={cursor}"),
+            None,
+        )
         .await;
     assert_eq!(ids(&second), expected[2..].to_vec());
     assert!(second["next_cursor"].is_null());
