@@ -2,11 +2,13 @@
 //! (standalone by default, a 3+3 cluster with `AGORA_TEST_CLUSTER=1`).
 
 mod cli;
+mod feeds;
 mod follows;
 mod helpers;
 mod openapi;
 mod ops;
 mod plumbing;
+mod posts;
 mod redis_down;
 mod sessions;
 mod tags;
