@@ -256,9 +256,13 @@ async fn timelines_keep_the_newest_800_and_activity_the_newest_1000() {
     let entries: Vec<(String, i64)> = (0..TIMELINE_CAP as i64 + 5)
         .map(|n| (format!("p{n}"), 1_700_000_000_000 + n))
         .collect();
-    agora::social::feeds::repo::push_to_timelines(&app.redis, &[kai.id.clone()], &entries)
-        .await
-        .unwrap();
+    agora::social::feeds::repo::push_to_timelines(
+        &app.redis,
+        std::slice::from_ref(&kai.id),
+        &entries,
+    )
+    .await
+    .unwrap();
     for n in 0..ACTIVITY_CAP as i64 + 5 {
         agora::social::feeds::repo::record_activity(
             &app.redis,
