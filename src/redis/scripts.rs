@@ -30,3 +30,4 @@ script!(ZADD_IF_EXISTS, "zadd_if_exists.lua");
 script!(SADD_IF_EXISTS, "sadd_if_exists.lua");
 script!(SET_LIKE, "set_like.lua");
 script!(ADD_COMMENT, "add_comment.lua");
+script!(FAN_OUT, "fan_out.lua");

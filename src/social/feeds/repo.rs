@@ -10,13 +10,15 @@
 //! it adds and trims in one step, and writes nothing once the user is deleted, so a
 //! fan-out racing a deletion cannot leave an orphan timeline behind.
 
+use std::collections::HashMap;
+
 use redis::AsyncCommands;
 
 use super::model::{ActivityEntry, ActivityKind};
 use crate::error::AppResult;
 use crate::pagination::{ScoreCursor, Window};
 use crate::redis::batch::Batch;
-use crate::redis::keys::UserPart;
+use crate::redis::keys::{UserPart, slot};
 use crate::redis::{Redis, scripts};
 use crate::social::newest_first;
 use crate::social::posts::repo as posts;
@@ -26,39 +28,62 @@ use crate::time;
 pub const TIMELINE_CAP: usize = 800;
 /// Newest entries kept in an activity feed (seed 000).
 pub const ACTIVITY_CAP: usize = 1000;
-/// Timelines written per batch during a fan-out: bounds each pipeline, so a large
-/// fan-out never holds Redis for long and other clients interleave between batches.
+/// Timelines written per script call (and script calls per pipeline) during a
+/// fan-out: bounds how long one step holds Redis (about 3 ms for 1000 timelines), so
+/// other clients interleave between steps.
 pub const FAN_OUT_BATCH: usize = 1000;
 /// Members per ZREM when taking posts out of a timeline.
 const CHUNK: usize = 1000;
 
 /// Adds `entries` (post id, created-at ms) to the timelines of `users`, each trimmed
-/// to [`TIMELINE_CAP`], in batches of [`FAN_OUT_BATCH`] users. Idempotent (same ids,
-/// same scores); users who no longer exist are skipped by the script.
+/// to [`TIMELINE_CAP`]: one `fan_out.lua` call per slot group (on a single node, one
+/// group) of at most [`FAN_OUT_BATCH`] users, and batches of calls covering at most
+/// [`FAN_OUT_BATCH`] users, run one after another. Idempotent (same ids, same
+/// scores); users who no longer exist are skipped.
 pub async fn push_to_timelines(
     redis: &Redis,
     users: &[String],
     entries: &[(String, i64)],
 ) -> AppResult<()> {
-    if entries.is_empty() {
+    if entries.is_empty() || users.is_empty() {
         return Ok(());
     }
-    for chunk in users.chunks(FAN_OUT_BATCH) {
-        let mut batch = Batch::new();
-        for user in chunk {
-            let timeline = redis.keys.user_part(user, UserPart::Timeline);
-            let mut invocation = scripts::ZADD_IF_EXISTS.prepare_invoke();
+    let mut groups: HashMap<u16, Vec<&String>> = HashMap::new();
+    for user in users {
+        let group = if redis.is_cluster() {
+            slot(&redis.keys.user(user))
+        } else {
+            0
+        };
+        groups.entry(group).or_default().push(user);
+    }
+    let calls: Vec<&[&String]> = groups
+        .values()
+        .flat_map(|group| group.chunks(FAN_OUT_BATCH))
+        .collect();
+    // Each batch covers at most FAN_OUT_BATCH timelines, however they are split into
+    // calls, and the batches run one after another.
+    let mut batch = Batch::new();
+    let mut in_batch = 0;
+    for (n, group) in calls.iter().enumerate() {
+        let mut invocation = scripts::FAN_OUT.prepare_invoke();
+        for user in group.iter() {
             invocation
                 .key(redis.keys.user(user))
-                .key(&timeline)
-                .arg(TIMELINE_CAP)
-                .arg("");
-            for (post_id, at_ms) in entries {
-                invocation.arg(at_ms).arg(post_id);
-            }
-            batch.add_script(timeline, &scripts::ZADD_IF_EXISTS, &invocation);
+                .key(redis.keys.user_part(user, UserPart::Timeline));
         }
-        batch.run_loading_scripts(&redis.conn).await?;
+        invocation.arg(TIMELINE_CAP);
+        for (post_id, at_ms) in entries {
+            invocation.arg(at_ms).arg(post_id);
+        }
+        batch.add_script(redis.keys.user(group[0]), &scripts::FAN_OUT, &invocation);
+        in_batch += group.len();
+        if in_batch >= FAN_OUT_BATCH || n + 1 == calls.len() {
+            std::mem::take(&mut batch)
+                .run_loading_scripts(&redis.conn)
+                .await?;
+            in_batch = 0;
+        }
     }
     Ok(())
 }
