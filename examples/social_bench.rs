@@ -235,7 +235,7 @@ async fn create_posts(
     count
 }
 
-/// p50 / p99 of `requests` sequential GETs, and req/s with 32 concurrent clients.
+/// p50 / p99 of `requests` sequential GETs, and req/s over 32 connections.
 async fn time_gets(
     client: &reqwest::Client,
     url: &str,
@@ -255,6 +255,33 @@ async fn time_gets(
         samples.push(started.elapsed());
     }
     samples.sort();
+    let rps = match wrk_rps(url, token) {
+        Some(rps) => rps,
+        None => reqwest_rps(client, url, token).await,
+    };
+    (percentile(&samples, 0.5), percentile(&samples, 0.99), rps)
+}
+
+/// Requests per second with 32 connections for 3 s, measured by `wrk` (the load
+/// generator of `make bench`) when it is installed.
+fn wrk_rps(url: &str, token: &str) -> Option<f64> {
+    let output = Command::new("wrk")
+        .args(["-t2", "-c32", "-d3s", "-H"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(url)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if text.contains("Non-2xx") {
+        panic!("wrk saw errors: {text}");
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The same with 32 reqwest clients in this process (less efficient than wrk).
+async fn reqwest_rps(client: &reqwest::Client, url: &str, token: &str) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -276,8 +303,7 @@ async fn time_gets(
     for worker in workers {
         worker.await.unwrap();
     }
-    let rps = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    (percentile(&samples, 0.5), percentile(&samples, 0.99), rps)
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
 /// A TCP proxy to `upstream` counting round trips: bursts from the client that follow
@@ -435,7 +461,7 @@ async fn main() {
 
     // ---- home feed ---------------------------------------------------------------
     println!(
-        "GET /v1/users/me/feed?limit=20 ({feed_requests} sequential requests; then 32 concurrent clients for 3 s):"
+        "GET /v1/users/me/feed?limit=20 ({feed_requests} sequential requests; then 32 connections for 3 s, wrk if installed):"
     );
     println!(
         "  {:<44} {:>8} {:>8} {:>10}",
@@ -487,6 +513,18 @@ async fn main() {
             let _: u64 = redis.conn().del(redis.keys.celebrities()).await.unwrap();
         }
     }
+
+    let (p50, p99, rps) = time_gets(
+        &client,
+        &format!("{base}/v1/users/2"),
+        &lonely_token,
+        feed_requests,
+    )
+    .await;
+    println!(
+        "  {:<44} {p50:>8.2} {p99:>8.2} {rps:>10.0}",
+        "for scale: GET /v1/users/{id} with a session"
+    );
 
     // ---- round trips of GET /v1/posts?limit=50 ---------------------------------------
     let upstream = redis_url.trim_start_matches("redis://").to_string();
