@@ -117,3 +117,18 @@ pub fn found_and_gone<T>(
     }
     (live, gone)
 }
+
+/// The page of `limit` out of a window whose members are JSON documents (comments,
+/// activity entries), parsed, and the next cursor. A member that does not parse (not
+/// written by this code) is skipped rather than failing the page.
+pub fn json_page<T: serde::de::DeserializeOwned>(
+    window: Window,
+    limit: usize,
+) -> (Vec<T>, Option<String>) {
+    let (entries, next_cursor) = pagination::split_page(window.entries, limit, false);
+    let items = entries
+        .iter()
+        .filter_map(|(json, _)| serde_json::from_str(json).ok())
+        .collect();
+    (items, next_cursor)
+}

@@ -8,54 +8,25 @@ use agora::redis::keys::UserPart;
 use agora::social::feeds::model::ActivityKind;
 use agora::social::feeds::repo::{ACTIVITY_CAP, TIMELINE_CAP};
 
-use crate::helpers::{TestApp, TestUser, problem, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestUser, problem, spawn_app, spawn_app_with, titles};
 
 async fn publish(app: &TestApp, user: &TestUser, title: &str) -> String {
-    let response = app
-        .post(
-            "/v1/posts",
-            Some(&user.token),
-            &json!({"title": title, "content": "..."}),
-        )
-        .await;
-    assert_eq!(response.status(), 201, "publishing {title}");
-    let post: Value = response.json().await.unwrap();
-    // Distinct creation times, so "newest first" has exactly one answer.
-    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-    post["id"].as_str().unwrap().to_string()
+    app.publish(user, title).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn follow(app: &TestApp, user: &TestUser, target: &TestUser) {
-    let response = app
-        .put(
-            &format!("/v1/users/me/following/{}", target.id),
-            Some(&user.token),
-        )
-        .await;
-    assert_eq!(response.status(), 204);
-}
-
-fn titles(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["title"].as_str().unwrap().to_string())
-        .collect()
+    app.follow(user, &target.id).await;
 }
 
 /// The whole feed of `user`, page by page.
 async fn whole_feed(app: &TestApp, user: &TestUser, limit: usize) -> Vec<String> {
-    let mut seen = Vec::new();
-    let mut url = format!("/v1/users/me/feed?limit={limit}");
-    loop {
-        let page = app.get_ok(&url, Some(&user.token)).await;
-        seen.extend(titles(&page));
-        match page["next_cursor"].as_str() {
-            Some(cursor) => url = format!("/v1/users/me/feed?limit={limit}&cursor={cursor}"),
-            None => return seen,
-        }
-    }
+    let items = app
+        .all_items("/v1/users/me/feed", limit, Some(&user.token))
+        .await;
+    titles(&Value::Array(items))
 }
 
 async fn timeline(app: &TestApp, user: &TestUser) -> Vec<String> {

@@ -195,6 +195,47 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Every item of a paged list: GET `path` (which may carry a query already) with
+    /// `limit`, then with each `next_cursor` until it is null.
+    pub async fn all_items(&self, path: &str, limit: usize, token: Option<&str>) -> Vec<Value> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let first = format!("{path}{separator}limit={limit}");
+        let mut url = first.clone();
+        let mut items = Vec::new();
+        loop {
+            let page = self.get_ok(&url, token).await;
+            let page_items = page["items"].as_array().unwrap();
+            assert!(page_items.len() <= limit, "GET {url}");
+            items.extend(page_items.iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(cursor) => url = format!("{first}&cursor={cursor}"),
+                None => return items,
+            }
+        }
+    }
+
+    /// Publishes a post as `user`; the post. Waits a few milliseconds after, so that
+    /// posts published one after another have distinct times (one newest-first order).
+    pub async fn publish(&self, user: &TestUser, title: &str) -> Value {
+        let response = self
+            .post(
+                "/v1/posts",
+                Some(&user.token),
+                &json!({"title": title, "content": format!("about {title}")}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "publishing {title}");
+        let post = response.json().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        post
+    }
+
+    /// `user` follows `target_id`.
+    pub async fn follow(&self, user: &TestUser, target_id: &str) {
+        let path = format!("/v1/users/me/following/{target_id}");
+        assert_eq!(self.put(&path, Some(&user.token)).await.status(), 204);
+    }
+
     /// Registers and logs in every one of `usernames`, concurrently.
     pub async fn users(&self, usernames: &[&str]) -> Vec<TestUser> {
         futures::future::join_all(usernames.iter().map(|name| self.user(name))).await
@@ -303,4 +344,15 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(body["status"], status);
     assert!(body["type"].as_str().unwrap().starts_with("/problems/"));
     body
+}
+
+/// The `title` of each post of a page (or of a list of posts).
+pub fn titles(posts: &Value) -> Vec<String> {
+    let items = posts.get("items").unwrap_or(posts);
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_string())
+        .collect()
 }

@@ -6,29 +6,7 @@ use serde_json::{Value, json};
 
 use agora::redis::keys::{PostPart, UserPart};
 
-use crate::helpers::{TestApp, TestUser, problem, spawn_app};
-
-/// Publishes a post as `user`; its JSON.
-async fn publish(app: &TestApp, user: &TestUser, title: &str) -> Value {
-    let response = app
-        .post(
-            "/v1/posts",
-            Some(&user.token),
-            &json!({"title": title, "content": format!("about {title}")}),
-        )
-        .await;
-    assert_eq!(response.status(), 201, "publishing {title}");
-    response.json().await.unwrap()
-}
-
-fn titles(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["title"].as_str().unwrap().to_string())
-        .collect()
-}
+use crate::helpers::{TestApp, problem, spawn_app, titles};
 
 async fn zset(app: &TestApp, key: &str) -> Vec<String> {
     app.conn().zrevrange(key, 0, -1).await.unwrap()
@@ -135,12 +113,12 @@ async fn recent_posts_page_newest_first_with_cursors_that_new_posts_do_not_shift
     let app = spawn_app().await;
     let cy = app.user("cyn").await;
     for n in 1..=5 {
-        publish(&app, &cy, &format!("post {n}")).await;
+        app.publish(&cy, &format!("post {n}")).await;
     }
 
     let first = app.get_ok("/v1/posts?limit=2", None).await;
     assert_eq!(titles(&first), ["post 5", "post 4"]);
-    publish(&app, &cy, "post 6").await;
+    app.publish(&cy, "post 6").await;
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
         .get_ok(&format!("/v1/posts?limit=2&cursor={cursor}"), None)
@@ -166,8 +144,8 @@ async fn recent_posts_page_newest_first_with_cursors_that_new_posts_do_not_shift
 async fn an_index_entry_whose_post_is_gone_is_skipped_and_removed() {
     let app = spawn_app().await;
     let di = app.user("dia").await;
-    publish(&app, &di, "kept").await;
-    let gone = publish(&app, &di, "gone").await;
+    app.publish(&di, "kept").await;
+    let gone = app.publish(&di, "gone").await;
     let gone_id = gone["id"].as_str().unwrap();
     // A crash in a user deletion after the post hashes went, before their index entries.
     let _: u64 = app.conn().del(app.redis.keys.post(gone_id)).await.unwrap();
@@ -204,7 +182,7 @@ async fn deleting_a_post_takes_it_out_of_every_index_and_timeline() {
         Some(&fin.token),
     )
     .await;
-    let post = publish(&app, &eva, "short-lived").await;
+    let post = app.publish(&eva, "short-lived").await;
     let id = post["id"].as_str().unwrap().to_string();
     let path = format!("/v1/posts/{id}");
     app.put(&format!("{path}/likes/me"), Some(&fin.token)).await;
@@ -241,7 +219,7 @@ async fn deleting_a_post_takes_it_out_of_every_index_and_timeline() {
     let feed = app.get_ok("/v1/users/me/feed", Some(&fin.token)).await;
     assert!(titles(&feed).is_empty());
 
-    let other = publish(&app, &eva, "removed by an admin").await;
+    let other = app.publish(&eva, "removed by an admin").await;
     let other_path = format!("/v1/posts/{}", other["id"].as_str().unwrap());
     assert_eq!(
         app.delete(&other_path, Some(&admin.token)).await.status(),
@@ -253,7 +231,7 @@ async fn deleting_a_post_takes_it_out_of_every_index_and_timeline() {
 async fn likes_count_each_user_once_and_unlike_takes_it_back() {
     let app = spawn_app().await;
     let [hal, ivy] = <[_; 2]>::try_from(app.users(&["hal", "ivy"]).await).unwrap();
-    let post = publish(&app, &hal, "likeable").await;
+    let post = app.publish(&hal, "likeable").await;
     let path = format!("/v1/posts/{}", post["id"].as_str().unwrap());
     let likers = app
         .redis
@@ -313,7 +291,7 @@ async fn twenty_concurrent_likes_by_distinct_users_count_twenty_and_repeats_coun
     let likers = app
         .users(&names.iter().map(String::as_str).collect::<Vec<_>>())
         .await;
-    let post = publish(&app, &author, "viral").await;
+    let post = app.publish(&author, "viral").await;
     let id = post["id"].as_str().unwrap();
     let path = format!("/v1/posts/{id}/likes/me");
 
@@ -358,7 +336,7 @@ async fn twenty_concurrent_likes_by_distinct_users_count_twenty_and_repeats_coun
 async fn comments_are_listed_newest_first_and_counted_exactly_under_concurrency() {
     let app = spawn_app().await;
     let [jay, kit] = <[_; 2]>::try_from(app.users(&["jay", "kit"]).await).unwrap();
-    let post = publish(&app, &jay, "discuss").await;
+    let post = app.publish(&jay, "discuss").await;
     let id = post["id"].as_str().unwrap().to_string();
     let path = format!("/v1/posts/{id}/comments");
 
@@ -391,22 +369,12 @@ async fn comments_are_listed_newest_first_and_counted_exactly_under_concurrency(
     assert_eq!(stored["comments_count"], "21");
     assert_eq!(zcard, 21);
 
-    let mut seen = Vec::new();
-    let mut url = format!("{path}?limit=8");
-    loop {
-        let page = app.get_ok(&url, None).await;
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].as_str().unwrap().to_string()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(cursor) => url = format!("{path}?limit=8&cursor={cursor}"),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = app
+        .all_items(&path, 8, None)
+        .await
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(seen.len(), 21);
     assert_eq!(seen.last().unwrap(), comment["id"].as_str().unwrap());
     let unique: std::collections::HashSet<_> = seen.iter().collect();
@@ -444,7 +412,7 @@ async fn a_new_name_or_avatar_reaches_every_post_in_batches_without_recreating_d
     let posts: Vec<Value> = futures::future::join_all((0..230).map(|n| {
         let app = &app;
         let lou = &lou;
-        async move { publish(app, lou, &format!("n{n}")).await }
+        async move { app.publish(lou, &format!("n{n}")).await }
     }))
     .await;
     // An index entry whose post was deleted: propagation must not re-create it.
@@ -506,8 +474,8 @@ async fn deleting_a_user_deletes_their_posts_and_followers_feeds_skip_them() {
         Some(&ned.token),
     )
     .await;
-    let post = publish(&app, &mia, "soon gone").await;
-    let other = publish(&app, &ned, "stays").await;
+    let post = app.publish(&mia, "soon gone").await;
+    let other = app.publish(&ned, "stays").await;
     app.put(
         &format!("/v1/posts/{}/likes/me", other["id"].as_str().unwrap()),
         Some(&mia.token),

@@ -1,12 +1,13 @@
 //! Feed reads: the home timeline merged with followed celebrities' posts, and the
 //! activity feed.
 
-use super::model::{ActivityEntry, ActivityPage};
+use super::model::ActivityPage;
 use super::repo;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{self, ScoreCursor};
 use crate::redis::Redis;
 use crate::social::follows::repo as follows;
+use crate::social::json_page;
 use crate::social::posts::model::PostPage;
 use crate::social::posts::{repo as posts, service as post_service};
 
@@ -51,10 +52,6 @@ pub async fn activity(
     let window = repo::activity_window(redis, user_id, after, limit)
         .await?
         .ok_or(AppError::NotFound("user"))?;
-    let (entries, next_cursor) = pagination::split_page(window.entries, limit, false);
-    let items: Vec<ActivityEntry> = entries
-        .iter()
-        .filter_map(|(json, _)| serde_json::from_str(json).ok())
-        .collect();
+    let (items, next_cursor) = json_page(window, limit);
     Ok(ActivityPage { items, next_cursor })
 }

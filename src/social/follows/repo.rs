@@ -79,12 +79,15 @@ pub async fn add(
     Ok((added >= 0).then_some((added == 1, score as i64)))
 }
 
-/// Removes `member` from `owner`'s `side`.
-pub async fn remove(redis: &Redis, owner: &str, side: Side, member: &str) -> AppResult<()> {
-    let _: u64 = redis
-        .conn()
-        .zrem(redis.keys.user_part(owner, side.part()), member)
-        .await?;
+/// Removes `members` from `owner`'s `side` (an unfollow, or entries of users that no
+/// longer exist, found by a reader).
+pub async fn remove(redis: &Redis, owner: &str, side: Side, members: &[String]) -> AppResult<()> {
+    if !members.is_empty() {
+        let _: u64 = redis
+            .conn()
+            .zrem(redis.keys.user_part(owner, side.part()), members)
+            .await?;
+    }
     Ok(())
 }
 
@@ -98,17 +101,6 @@ pub async fn window(
 ) -> AppResult<Option<Window>> {
     let key = redis.keys.user_part(user_id, side.part());
     newest_first(redis, &key, Some(&redis.keys.user(user_id)), after, limit).await
-}
-
-/// Removes entries of users that no longer exist from `user_id`'s `side`.
-pub async fn prune(redis: &Redis, user_id: &str, side: Side, gone: &[String]) -> AppResult<()> {
-    if !gone.is_empty() {
-        let _: u64 = redis
-            .conn()
-            .zrem(redis.keys.user_part(user_id, side.part()), gone)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Who gets `author`'s posts pushed into their timeline: `None` when the author has

@@ -46,7 +46,7 @@ pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()>
         .await?
         .is_none()
     {
-        repo::remove(redis, user_id, Side::Following, target).await?;
+        repo::remove(redis, user_id, Side::Following, &[target.to_string()]).await?;
         return Err(AppError::NotFound("user"));
     }
     let recent = posts::newest_of_author(redis, target, FOLLOW_BACKFILL).await?;
@@ -60,8 +60,8 @@ pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()>
 /// `user_id` stops following `target` (idempotent): the target's side first, then the
 /// follower's, then the target's posts leave the follower's timeline.
 pub async fn unfollow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()> {
-    repo::remove(redis, target, Side::Followers, user_id).await?;
-    repo::remove(redis, user_id, Side::Following, target).await?;
+    repo::remove(redis, target, Side::Followers, &[user_id.to_string()]).await?;
+    repo::remove(redis, user_id, Side::Following, &[target.to_string()]).await?;
     feeds::remove_author_from_timeline(redis, user_id, target).await
 }
 
@@ -79,7 +79,7 @@ pub async fn list(
         .ok_or(AppError::NotFound("user"))?;
     let (entries, next_cursor) = pagination::split_page(window.entries, limit, false);
     let (items, gone) = with_users(redis, entries).await?;
-    repo::prune(redis, user_id, side, &gone).await?;
+    repo::remove(redis, user_id, side, &gone).await?;
     Ok(FollowPage { items, next_cursor })
 }
 

@@ -11,7 +11,7 @@ use crate::redis::Redis;
 use crate::social::feeds::model::ActivityKind;
 use crate::social::feeds::repo as feeds;
 use crate::social::follows::repo as follows;
-use crate::social::found_and_gone;
+use crate::social::{found_and_gone, json_page};
 use crate::time;
 
 /// Posts re-written per batch when an author's name or avatar changes: each batch is
@@ -149,11 +149,7 @@ pub async fn comments(
     let window = repo::comments_window(redis, post_id, after, limit)
         .await?
         .ok_or(AppError::NotFound("post"))?;
-    let (entries, next_cursor) = pagination::split_page(window.entries, limit, false);
-    let items = entries
-        .iter()
-        .filter_map(|(json, _)| serde_json::from_str(json).ok())
-        .collect();
+    let (items, next_cursor) = json_page(window, limit);
     Ok(CommentPage { items, next_cursor })
 }
 
