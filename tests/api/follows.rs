@@ -114,6 +114,11 @@ async fn follow_errors_are_401_403_404_and_422_and_write_nothing() {
     .await;
     assert!(own["errors"]["target"].is_string());
     problem(
+        app.put("/v1/users/me/following/me", Some(&cat.token)).await,
+        422,
+    )
+    .await;
+    problem(
         app.put("/v1/users/me/following/999999", Some(&cat.token))
             .await,
         404,

@@ -39,8 +39,7 @@ pub async fn follow(
     auth: AuthUser,
     Path((id, target)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let id = auth.owned_user_id(&id)?;
-    validate::path_id("target", &target)?;
+    let (id, target) = user_and_target(&auth, &id, &target)?;
     service::follow(&state.redis, &id, &target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -65,10 +64,20 @@ pub async fn unfollow(
     auth: AuthUser,
     Path((id, target)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    let id = auth.owned_user_id(&id)?;
-    validate::path_id("target", &target)?;
+    let (id, target) = user_and_target(&auth, &id, &target)?;
     service::unfollow(&state.redis, &id, &target).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The acting user (`me`, or any user for an admin) and the validated target (`me`
+/// meaning the session user, which the service then refuses as a self-follow).
+fn user_and_target(auth: &AuthUser, id: &str, target: &str) -> AppResult<(String, String)> {
+    let id = auth.owned_user_id(id)?;
+    if target == "me" {
+        return Ok((id, auth.user_id.clone()));
+    }
+    validate::path_id("target", target)?;
+    Ok((id, target.to_string()))
 }
 
 /// A user's followers
