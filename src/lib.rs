@@ -27,13 +27,18 @@
 //! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
 //!   [`workers`].
 
+pub mod analytics;
 pub mod app;
+pub mod app_config;
 pub mod config;
 pub mod error;
+pub mod experiments;
 pub mod extract;
 pub mod jobs;
+pub mod leaderboards;
 pub mod openapi;
 pub mod ops;
+pub mod rate_limits;
 pub mod redis;
 pub mod seed;
 pub mod sessions;

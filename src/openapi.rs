@@ -24,7 +24,12 @@ use crate::extract::SESSION_COOKIE;
     tags(
         (name = "users", description = "Users as hashes (`user:{id}`), unique username/e-mail indexes claimed by one Lua script"),
         (name = "sessions", description = "Sessions as hashes with a sliding idle TTL and an absolute lifetime; a per-user index to list and revoke"),
-        (name = "ops", description = "Health, readiness, Prometheus metrics")
+        (name = "ops", description = "Health, readiness, Prometheus metrics"),
+        (name = "leaderboards", description = "A sorted set per board and a hash per player entry in the same slot; results update both in one script"),
+        (name = "rate-limits", description = "Exact sliding windows in one Lua script per request; per-endpoint hourly quotas"),
+        (name = "analytics", description = "Counters (INCR), unique visitors per day (sets + HyperLogLog), cohorts (SINTER/SDIFF)"),
+        (name = "experiments", description = "Sticky weighted A/B assignment: HSETNX in one script"),
+        (name = "config", description = "The application config hash (`config:app`), typed known keys")
     )
 )]
 struct ApiDoc;

@@ -26,3 +26,8 @@ script!(RECORD_LOGIN, "record_login.lua");
 script!(UPDATE_USER, "update_user.lua");
 script!(HSET_IF_EXISTS, "hset_if_exists.lua");
 script!(RAISE_COUNTER, "raise_counter.lua");
+script!(LEADERBOARD_SCORE, "leaderboard_score.lua");
+script!(LEADERBOARD_RESULT, "leaderboard_result.lua");
+script!(LEADERBOARD_AROUND, "leaderboard_around.lua");
+script!(RATE_LIMIT, "rate_limit.lua");
+script!(ASSIGN_VARIANT, "assign_variant.lua");
