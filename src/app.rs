@@ -69,6 +69,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::rate_limits::router())
         .merge(crate::analytics::router())
         .merge(crate::experiments::router())
+        .merge(crate::admin::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by `agora openapi`.

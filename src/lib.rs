@@ -27,6 +27,7 @@
 //! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
 //!   [`workers`].
 
+pub mod admin;
 pub mod analytics;
 pub mod app;
 pub mod app_config;

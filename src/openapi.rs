@@ -29,6 +29,7 @@ use crate::extract::SESSION_COOKIE;
         (name = "rate-limits", description = "Exact sliding windows in one Lua script per request; per-endpoint hourly quotas"),
         (name = "analytics", description = "Counters (INCR), unique visitors per day (sets + HyperLogLog), cohorts (SINTER/SDIFF)"),
         (name = "experiments", description = "Sticky weighted A/B assignment: HSETNX in one script"),
+        (name = "admin", description = "Queue depths, SCAN-based key browser, MEMORY USAGE (admins only)"),
         (name = "config", description = "The application config hash (`config:app`), typed known keys")
     )
 )]

@@ -31,3 +31,5 @@ script!(LEADERBOARD_RESULT, "leaderboard_result.lua");
 script!(LEADERBOARD_AROUND, "leaderboard_around.lua");
 script!(RATE_LIMIT, "rate_limit.lua");
 script!(ASSIGN_VARIANT, "assign_variant.lua");
+script!(EMAIL_REQUEUE, "email_requeue.lua");
+script!(EMAIL_FINISH, "email_finish.lua");
