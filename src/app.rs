@@ -38,6 +38,8 @@ pub struct AppState {
     pub redis: Redis,
     /// The settings the process started with.
     pub settings: Arc<Settings>,
+    /// Live notifications: the process's one subscriber connection and its SSE clients.
+    pub notifications: crate::notifications::Hub,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
         )
         .await?;
         Ok(AppState {
+            notifications: crate::notifications::Hub::new(redis.clone()),
             redis,
             settings: Arc::new(settings),
         })
@@ -70,6 +73,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::analytics::router())
         .merge(crate::experiments::router())
         .merge(crate::admin::router())
+        .merge(crate::notifications::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by `agora openapi`.

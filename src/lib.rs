@@ -37,6 +37,7 @@ pub mod experiments;
 pub mod extract;
 pub mod jobs;
 pub mod leaderboards;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod rate_limits;

@@ -30,6 +30,7 @@ use crate::extract::SESSION_COOKIE;
         (name = "analytics", description = "Counters (INCR), unique visitors per day (sets + HyperLogLog), cohorts (SINTER/SDIFF)"),
         (name = "experiments", description = "Sticky weighted A/B assignment: HSETNX in one script"),
         (name = "admin", description = "Queue depths, SCAN-based key browser, MEMORY USAGE (admins only)"),
+        (name = "notifications", description = "Live notifications: pub/sub (sharded on a cluster) fanned out to Server-Sent Events by one subscriber connection per process"),
         (name = "config", description = "The application config hash (`config:app`), typed known keys")
     )
 )]

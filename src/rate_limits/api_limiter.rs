@@ -29,8 +29,6 @@ use crate::extract::session_token;
 use crate::sessions::token;
 use crate::time;
 
-/// Length of the API limiter's window.
-const WINDOW_MS: u64 = 60_000;
 /// How long a token → user mapping is trusted for picking a bucket.
 const CACHE_TTL: Duration = Duration::from_secs(30);
 /// Entries kept before the cache is cleared (bounds memory under token churn).
@@ -85,6 +83,7 @@ impl ApiLimiter {
 /// The middleware: 429 problem+json when over the limit, RateLimit headers always.
 pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Next) -> Response {
     let per_minute = limiter.app.settings.rate_limit as u64;
+    let window_ms = limiter.app.settings.rate_limit_window_ms.max(1);
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -123,7 +122,7 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
         }
     };
 
-    let decision = match repo::check(redis, window_key, per_minute, WINDOW_MS, 1, quota).await {
+    let decision = match repo::check(redis, window_key, per_minute, window_ms, 1, quota).await {
         Ok(decision) => decision,
         Err(err) => {
             tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
@@ -136,7 +135,9 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
         Some(rule) => AppError::RateLimited {
             retry_after_secs: decision.retry_after_ms.div_ceil(1000).max(1),
             detail: match rule {
-                Rejection::Window => format!("More than {per_minute} requests in a minute."),
+                Rejection::Window => {
+                    format!("More than {per_minute} requests in {} ms.", window_ms)
+                }
                 Rejection::Quota => format!("The hourly quota of {endpoint} is used up."),
             },
         }
