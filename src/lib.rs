@@ -19,7 +19,14 @@
 //!   Redis commands (its module docs list its keys); `service.rs` what spans areas.
 //!   - [`users`]: hashes, unique username/e-mail claimed by one Lua script.
 //!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
-//!   - [`jobs`]: the e-mail list queue.
+//!   - [`jobs`]: the e-mail list queue and its reliable worker (BLMOVE, leases).
+//!   - [`leaderboards`]: a sorted set per board, a hash per player entry, one slot.
+//!   - [`rate_limits`]: exact sliding windows in one script; the API limiter; quotas.
+//!   - [`analytics`]: counters, unique visitors (sets + HyperLogLog), cohorts.
+//!   - [`experiments`]: sticky weighted assignment (HSETNX in a script).
+//!   - [`app_config`]: the typed `config:app` hash.
+//!   - [`notifications`]: pub/sub → SSE through one subscriber connection per process.
+//!   - [`admin`]: queue depths, SCAN key browser, MEMORY USAGE.
 //! - **Redis plumbing**: [`redis`] (standalone | cluster behind one type, the
 //!   dedicated-connection pool), [`redis::keys`] (every key name), [`redis::scripts`]
 //!   (the Lua registry; scripts live in `lua/`), [`redis::batch`] (multi-key batches
