@@ -18,6 +18,7 @@ pub fn cursor(value: &str) -> Result<(), String> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KeysQuery {
     /// Glob pattern (`*`, `?`, `[...]`) within this deployment's keys, e.g. `user:*`.
     #[serde(rename = "match")]

@@ -40,6 +40,7 @@ pub struct Pageview {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageviewQuery {
     /// The page path, e.g. `/products/42`.
     pub path: String,
@@ -91,6 +92,7 @@ pub struct DayVisitors {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReturningQuery {
     /// First day, `YYYY-MM-DD`.
     pub from: String,
@@ -101,6 +103,7 @@ pub struct ReturningQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NewQuery {
     /// The day whose visitors are counted, `YYYY-MM-DD`.
     pub day: String,

@@ -115,12 +115,14 @@ pub struct ResultRecorded {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TopQuery {
     /// How many rows, 1 to 100 (default 10).
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AroundQuery {
     /// Players above and below, 0 to 50 (default 5).
     pub radius: Option<u32>,
