@@ -51,7 +51,7 @@ test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo test
 	$(MAKE) --no-print-directory compose-check
 	$(MAKE) --no-print-directory sdk-check
 
-bench: ensure-redis ## Print req/s, p50, p99 of GET /v1/users/{id} next to redis-benchmark HGETALL
+bench: ensure-redis ## Print req/s, p50, p99 of hot endpoints next to redis-benchmark of the same commands
 	scripts/bench.sh
 
 compose-check: ensure-pytools ## Validate docker-compose.yml against the compose spec

@@ -25,6 +25,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::ops::metrics;
+use crate::rate_limits::api_limiter::{self, ApiLimiter};
 use crate::redis::{Keys, Redis};
 
 /// Largest request body accepted (JSON bodies here are small).
@@ -37,6 +38,8 @@ pub struct AppState {
     pub redis: Redis,
     /// The settings the process started with.
     pub settings: Arc<Settings>,
+    /// Live notifications: the process's one subscriber connection and its SSE clients.
+    pub notifications: crate::notifications::Hub,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
         )
         .await?;
         Ok(AppState {
+            notifications: crate::notifications::Hub::new(redis.clone()),
             redis,
             settings: Arc::new(settings),
         })
@@ -64,22 +68,34 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::sessions::router())
         .merge(crate::social::router())
         .merge(crate::ops::router())
+        .merge(crate::leaderboards::router())
+        .merge(crate::app_config::router())
+        .merge(crate::rate_limits::router())
+        .merge(crate::analytics::router())
+        .merge(crate::experiments::router())
+        .merge(crate::admin::router())
+        .merge(crate::notifications::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by `agora openapi`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut doc = api_router().split_for_parts().1;
+    crate::error::responses::add_rate_limit_responses(&mut doc);
+    doc
 }
 
 /// The complete HTTP application.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = api_router().split_for_parts();
+    let (api, _) = api_router().split_for_parts();
+    let doc = openapi();
+    let limiter = ApiLimiter::new(state.clone());
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.settings.request_timeout();
     // Install the recorder before the first request, so no request goes uncounted.
     metrics::handle();
 
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .route_layer(middleware::from_fn_with_state(limiter, api_limiter::limit))
         .route_layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -87,9 +87,19 @@ pub struct Settings {
     #[arg(long, env = "KEY_PREFIX", default_value = "", global = true)]
     pub key_prefix: String,
 
-    /// API requests per minute per client (session user, else IP); 0 turns it off.
+    /// API requests per window (default a minute) per client (session user, else IP);
+    /// 0 turns the API limiter off.
     #[arg(long, env = "AGORA_RATE_LIMIT", default_value_t = 600, global = true)]
     pub rate_limit: u32,
+
+    /// Window of the API limiter in milliseconds (`AGORA_RATE_LIMIT` counts per window).
+    #[arg(
+        long,
+        env = "AGORA_RATE_LIMIT_WINDOW_MS",
+        default_value_t = 60_000,
+        global = true
+    )]
+    pub rate_limit_window_ms: u64,
 
     /// Log filter (tracing-subscriber EnvFilter syntax).
     #[arg(long, env = "RUST_LOG", default_value = "info", global = true)]

@@ -70,6 +70,12 @@ pub enum AppError {
     /// 413: the body is larger than the limit.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 429: over the API rate limit or an hourly quota.
+    #[error("rate limited: {detail}")]
+    RateLimited {
+        retry_after_secs: u64,
+        detail: String,
+    },
     /// 503: Redis is down, failing over or too slow; the client should retry.
     #[error("redis unavailable: {0}")]
     Unavailable(String),
@@ -97,6 +103,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) | AppError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -129,6 +136,11 @@ impl AppError {
                 "payload-too-large",
                 "Payload too large",
                 "The request body is larger than the server accepts.".to_string(),
+            ),
+            AppError::RateLimited { detail, .. } => (
+                "rate-limited",
+                "Too many requests",
+                format!("{detail} Retry after the time in Retry-After."),
             ),
             AppError::Unavailable(_) => (
                 "unavailable",
@@ -193,6 +205,12 @@ impl IntoResponse for AppError {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
+        if let AppError::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
         response
     }
 }
@@ -213,16 +231,76 @@ pub mod responses {
         if retry_after {
             builder = builder.header(
                 "Retry-After",
-                HeaderBuilder::new()
-                    .schema(
-                        utoipa::openapi::ObjectBuilder::new()
-                            .schema_type(utoipa::openapi::schema::Type::Integer),
-                    )
-                    .description(Some("Seconds to wait before retrying."))
-                    .build(),
+                integer_header("Seconds to wait before retrying."),
             );
         }
         builder.build().into()
+    }
+
+    fn integer_header(description: &str) -> utoipa::openapi::Header {
+        HeaderBuilder::new()
+            .schema(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer),
+            )
+            .description(Some(description))
+            .build()
+    }
+
+    /// The API limiter's 429, added to every `/v1` operation by
+    /// [`add_rate_limit_responses`].
+    fn too_many_requests() -> RefOr<utoipa::openapi::Response> {
+        ResponseBuilder::new()
+            .description(
+                "Over the API rate limit or an hourly quota; retry after `Retry-After` seconds",
+            )
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .header(
+                "Retry-After",
+                integer_header("Seconds to wait before retrying."),
+            )
+            .header(
+                "RateLimit-Limit",
+                integer_header("Requests allowed per minute."),
+            )
+            .header(
+                "RateLimit-Remaining",
+                integer_header("Requests left in the window."),
+            )
+            .header(
+                "RateLimit-Reset",
+                integer_header("Seconds until the oldest counted request leaves the window."),
+            )
+            .build()
+            .into()
+    }
+
+    /// Every `/v1` operation can be answered 429 by the API limiter: say so once here
+    /// rather than in each `#[utoipa::path]`.
+    pub fn add_rate_limit_responses(doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .insert("429".to_string(), too_many_requests());
+            }
+        }
     }
 
     macro_rules! problem_response {

@@ -92,6 +92,34 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
     })
 }
 
+/// A query string whose rejections are problem+json: 422 naming the parameter.
+pub struct AppQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(AppQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                let field = if path == "." {
+                    "query".to_string()
+                } else {
+                    path
+                };
+                AppError::invalid(&field, err.into_inner().to_string())
+            })
+    }
+}
+
 /// The user behind the request's session. Extracting it refreshes the session.
 #[derive(Debug, Clone)]
 pub struct AuthUser {

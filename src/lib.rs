@@ -19,7 +19,14 @@
 //!   Redis commands (its module docs list its keys); `service.rs` what spans areas.
 //!   - [`users`]: hashes, unique username/e-mail claimed by one Lua script.
 //!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
-//!   - [`jobs`]: the e-mail list queue.
+//!   - [`jobs`]: the e-mail list queue and its reliable worker (BLMOVE, leases).
+//!   - [`leaderboards`]: a sorted set per board, a hash per player entry, one slot.
+//!   - [`rate_limits`]: exact sliding windows in one script; the API limiter; quotas.
+//!   - [`analytics`]: counters, unique visitors (sets + HyperLogLog), cohorts.
+//!   - [`experiments`]: sticky weighted assignment (HSETNX in a script).
+//!   - [`app_config`]: the typed `config:app` hash.
+//!   - [`notifications`]: pub/sub → SSE through one subscriber connection per process.
+//!   - [`admin`]: queue depths, SCAN key browser, MEMORY USAGE.
 //!   - [`social`]: tags (a set on each side), follows (sorted sets on each side),
 //!     posts with likes and comments (denormalized hashes, counters kept by Lua),
 //!     home timelines (fan-out on write, celebrities merged on read), activity feeds.
@@ -30,14 +37,21 @@
 //! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
 //!   [`workers`].
 
+pub mod admin;
+pub mod analytics;
 pub mod app;
+pub mod app_config;
 pub mod config;
 pub mod error;
+pub mod experiments;
 pub mod extract;
 pub mod jobs;
+pub mod leaderboards;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
+pub mod rate_limits;
 pub mod redis;
 pub mod seed;
 pub mod sessions;

@@ -63,8 +63,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::connect(settings).await?;
             let report = seed::run(&state.redis, &dir).await?;
             println!(
-                "seed: {} users created, {} already present",
-                report.users_created, report.users_existing
+                "seed: {} users created, {} already present; {} platform records created",
+                report.users_created, report.users_existing, report.platform_created
             );
         }
         Command::Admin {

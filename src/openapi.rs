@@ -28,7 +28,14 @@ use crate::extract::SESSION_COOKIE;
         (name = "follows", description = "Sorted sets on both sides scored by follow time (`user:{id}:following`, `user:{id}:followers`); ZINTER for common followers"),
         (name = "posts", description = "Posts as hashes with the author's name and avatar copied in; `user:{id}:posts` and `posts:recent` sorted sets; likes as a set and comments as a sorted set, each with its counter kept by one Lua script"),
         (name = "feeds", description = "Home timelines filled by fan-out on write (capped sorted sets), celebrities merged at read time; activity feeds capped at 1000"),
-        (name = "ops", description = "Health, readiness, Prometheus metrics")
+        (name = "ops", description = "Health, readiness, Prometheus metrics"),
+        (name = "leaderboards", description = "A sorted set per board and a hash per player entry in the same slot; results update both in one script"),
+        (name = "rate-limits", description = "Exact sliding windows in one Lua script per request; per-endpoint hourly quotas"),
+        (name = "analytics", description = "Counters (INCR), unique visitors per day (sets + HyperLogLog), cohorts (SINTER/SDIFF)"),
+        (name = "experiments", description = "Sticky weighted A/B assignment: HSETNX in one script"),
+        (name = "admin", description = "Queue depths, SCAN-based key browser, MEMORY USAGE (admins only)"),
+        (name = "notifications", description = "Live notifications: pub/sub (sharded on a cluster) fanned out to Server-Sent Events by one subscriber connection per process"),
+        (name = "config", description = "The application config hash (`config:app`), typed known keys")
     )
 )]
 struct ApiDoc;

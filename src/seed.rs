@@ -37,6 +37,21 @@ struct SeedUser {
 pub struct SeedReport {
     pub users_created: usize,
     pub users_existing: usize,
+    /// Config fields, leaderboard entries and experiments written (0 on a re-run).
+    pub platform_created: usize,
+}
+
+/// One entry of `leaderboards.json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedPlayer {
+    player_id: String,
+    score: i64,
+    username: String,
+    level: u32,
+    wins: u64,
+    losses: u64,
+    last_played: String,
 }
 
 /// Loads every seed file under `dir`.
@@ -83,6 +98,7 @@ pub async fn run(redis: &Redis, dir: &Path) -> anyhow::Result<SeedReport> {
         .map_err(|e| anyhow::anyhow!("seeding user {}: {e}", user.username))?;
         report.users_created += 1;
     }
+    report.platform_created = seed_platform(redis, dir).await?;
     if let Some(max) = seed_users.iter().map(|u| u.id).max() {
         users::repo::reserve_ids_through(redis, max)
             .await
@@ -96,4 +112,75 @@ pub async fn run(redis: &Redis, dir: &Path) -> anyhow::Result<SeedReport> {
         "social seed loaded"
     );
     Ok(report)
+}
+
+/// Reads a JSON seed file; `None` when it does not exist.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Option<T>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Some(
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?,
+    ))
+}
+
+/// Config (`config.json`), leaderboards (`leaderboards.json`) and experiments
+/// (`experiments.json`); only what is missing is written (HSETNX, ZADD NX).
+async fn seed_platform(redis: &Redis, dir: &Path) -> anyhow::Result<usize> {
+    let mut created = 0;
+
+    if let Some(config) =
+        read_json::<serde_json::Map<String, serde_json::Value>>(&dir.join("config.json"))?
+    {
+        let fields = crate::app_config::repo::validate(&config)
+            .map_err(|e| anyhow::anyhow!("config.json: {e:?}"))?;
+        created += crate::app_config::repo::seed_defaults(redis, &fields)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding config: {e}"))?;
+    }
+
+    let boards: Option<std::collections::BTreeMap<String, Vec<SeedPlayer>>> =
+        read_json(&dir.join("leaderboards.json"))?;
+    for (board, players) in boards.unwrap_or_default() {
+        crate::validate::id(&board)
+            .map_err(|e| anyhow::anyhow!("leaderboards.json: board {board}: {e}"))?;
+        for p in players {
+            crate::validate::id(&p.player_id)
+                .map_err(|e| anyhow::anyhow!("leaderboards.json: {e}"))?;
+            let entry = redis.keys.leaderboard_player(&board, &p.player_id);
+            let (added, _, _, _, _, _): (u64, bool, bool, bool, bool, bool) = redis::pipe()
+                .cmd("ZADD")
+                .arg(redis.keys.leaderboard(&board))
+                .arg("NX")
+                .arg(p.score)
+                .arg(&p.player_id)
+                .hset_nx(&entry, "username", &p.username)
+                .hset_nx(&entry, "level", p.level)
+                .hset_nx(&entry, "wins", p.wins)
+                .hset_nx(&entry, "losses", p.losses)
+                .hset_nx(&entry, "last_played", &p.last_played)
+                .query_async(&mut redis.conn())
+                .await?;
+            created += added as usize;
+        }
+    }
+
+    let experiments: Option<
+        std::collections::BTreeMap<String, crate::experiments::model::Experiment>,
+    > = read_json(&dir.join("experiments.json"))?;
+    for (name, experiment) in experiments.unwrap_or_default() {
+        crate::validate::id(&name).map_err(|e| anyhow::anyhow!("experiments.json: {name}: {e}"))?;
+        experiment
+            .validate()
+            .map_err(|e| anyhow::anyhow!("experiments.json: {name}: {e:?}"))?;
+        if crate::experiments::repo::create_if_missing(redis, &name, &experiment)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding experiment {name}: {e}"))?
+        {
+            created += 1;
+        }
+    }
+    Ok(created)
 }

@@ -136,6 +136,26 @@ pub fn tag(value: &str) -> Result<(), String> {
         .ok_or_else(|| "must be 1 to 32 characters: letters, digits, _ - .".to_string())
 }
 
+/// An optional bounded query number: `default` when absent, 422 naming `field` when out
+/// of `min..=max`.
+pub fn bounded(
+    field: &str,
+    value: Option<u32>,
+    min: u32,
+    max: u32,
+    default: u32,
+) -> Result<u32, AppError> {
+    let value = value.unwrap_or(default);
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(AppError::invalid(
+            field,
+            format!("must be between {min} and {max}"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

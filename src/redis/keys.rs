@@ -89,10 +89,107 @@ impl Keys {
 
     // ---- jobs --------------------------------------------------------------------
 
-    /// List: e-mail jobs (seed 001 `queue:emails`); producers LPUSH, the worker moves
-    /// from the right, so the list is FIFO.
+    /// The e-mail queue's keys. All share the `{emails}` hash tag, because BLMOVE and
+    /// the queue scripts move jobs between them atomically, which on a cluster needs
+    /// one slot. The list is seed 001's `queue:emails`, with the tag added.
     pub fn email_queue(&self) -> String {
-        self.key(format_args!("queue:emails"))
+        self.key(format_args!("queue:{{emails}}"))
+    }
+
+    /// List: jobs a worker has taken and not yet finished (reliable-queue pattern).
+    pub fn email_processing(&self) -> String {
+        self.key(format_args!("queue:{{emails}}:processing"))
+    }
+
+    /// Hash: job id → lease deadline (ms) of the worker holding it.
+    pub fn email_leases(&self) -> String {
+        self.key(format_args!("queue:{{emails}}:leases"))
+    }
+
+    /// Sorted set: jobs waiting to be retried, scored by when they are due (ms).
+    pub fn email_retry(&self) -> String {
+        self.key(format_args!("queue:{{emails}}:retry"))
+    }
+
+    /// List: jobs that failed too often; kept for an operator.
+    pub fn email_dead(&self) -> String {
+        self.key(format_args!("queue:{{emails}}:dead"))
+    }
+
+    /// List: e-mails "sent" (there is no SMTP here): the delivery record.
+    pub fn email_outbox(&self) -> String {
+        self.key(format_args!("outbox:{{emails}}"))
+    }
+
+    // ---- platform ----------------------------------------------------------------
+
+    /// Hash: the application config (seed 002 `config:app`).
+    pub fn config_app(&self) -> String {
+        self.key(format_args!("config:app"))
+    }
+
+    /// Sorted set: player id → score of one leaderboard.
+    pub fn leaderboard(&self, board: &str) -> String {
+        self.key(format_args!("lb:{{{board}}}"))
+    }
+
+    /// Hash: a player's entry on a board (seed 002 `leaderboard:user:1`), in the board's
+    /// slot so a game result updates the score and the entry in one script.
+    pub fn leaderboard_player(&self, board: &str, player: &str) -> String {
+        self.key(format_args!("lb:{{{board}}}:player:{player}"))
+    }
+
+    /// Sorted set: the sliding window of `POST /v1/rate-limits/check` for one caller
+    /// key; members are request ids, scores their times (ms).
+    pub fn rate_limit_check(&self, key: &str) -> String {
+        self.key(format_args!("ratelimit:check:{{{key}}}"))
+    }
+
+    /// Sorted set: the API limiter's window for an anonymous client IP.
+    pub fn rate_limit_ip(&self, ip: &str) -> String {
+        self.key(format_args!("ratelimit:ip:{{{ip}}}"))
+    }
+
+    /// Sorted set: the API limiter's window for a session user, in the user's slot.
+    pub fn rate_limit_user(&self, user_id: &str) -> String {
+        self.key(format_args!("ratelimit:user:{{{user_id}}}:api"))
+    }
+
+    /// Hash: a user's per-endpoint usage in one hour (seed 002's `ratelimit:user:1`),
+    /// in the user's slot so one script checks the window and the quota together.
+    pub fn user_quotas(&self, user_id: &str, hour: i64) -> String {
+        self.key(format_args!("ratelimit:user:{{{user_id}}}:quota:{hour}"))
+    }
+
+    /// String counter: views of one page path.
+    pub fn pageviews(&self, path: &str) -> String {
+        self.key(format_args!("pageviews:{{{path}}}"))
+    }
+
+    /// Set: the visitor ids of one day (seed 001 `visitors:2026-04-01`).
+    pub fn visitors(&self, date: &str) -> String {
+        self.key(format_args!("visitors:{{{date}}}"))
+    }
+
+    /// HyperLogLog beside the day's set: ~12 KB whatever the number of visitors.
+    pub fn visitors_hll(&self, date: &str) -> String {
+        self.key(format_args!("visitors:{{{date}}}:hll"))
+    }
+
+    /// Hash: an experiment's variants → weights.
+    pub fn experiment(&self, name: &str) -> String {
+        self.key(format_args!("experiment:{{{name}}}"))
+    }
+
+    /// Hash: subject → assigned variant (sticky), in the experiment's slot.
+    pub fn experiment_assignments(&self, name: &str) -> String {
+        self.key(format_args!("experiment:{{{name}}}:assignments"))
+    }
+
+    /// Pub/sub channel of one user's live notifications (sharded on a cluster; the
+    /// hash tag picks the shard).
+    pub fn notifications(&self, user_id: &str) -> String {
+        self.key(format_args!("notifications:{{{user_id}}}"))
     }
 
     // ---- social ------------------------------------------------------------------

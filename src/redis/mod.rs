@@ -29,6 +29,8 @@ pub use keys::Keys;
 
 /// How long one command may wait for its answer before the request fails with 503.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Dedicated connections at most (each blocked worker or subscriber holds one).
+const DEDICATED_POOL_SIZE: usize = 16;
 /// How long opening a TCP connection to Redis may take.
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -153,8 +155,17 @@ impl Redis {
                     .set_number_of_retries(1)
                     .set_max_delay(Duration::from_millis(500));
                 let manager = ConnectionManager::new_with_config(client, config).await?;
-                let pool = deadpool_redis::Config::from_url(url.as_str())
-                    .create_pool(Some(deadpool_redis::Runtime::Tokio1))?;
+                // Blocking commands wait longer than any response timeout would allow.
+                let pool_manager = deadpool_redis::Manager::new_with_config(
+                    url.as_str(),
+                    redis::AsyncConnectionConfig::new()
+                        .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+                        .set_response_timeout(None),
+                )?;
+                let pool = deadpool_redis::Pool::builder(pool_manager)
+                    .max_size(DEDICATED_POOL_SIZE)
+                    .runtime(deadpool_redis::Runtime::Tokio1)
+                    .build()?;
                 (
                     RedisConn::Standalone(manager),
                     DedicatedPool::Standalone(pool),
@@ -168,8 +179,13 @@ impl Redis {
                     .build()
                     .context("invalid REDIS_CLUSTER_URLS")?;
                 let conn = client.get_async_connection().await?;
+                // deadpool's cluster connections have no response timeout by default,
+                // which is what blocking commands need.
                 let pool = deadpool_redis::cluster::Config::from_urls(urls.clone())
-                    .create_pool(Some(deadpool_redis::Runtime::Tokio1))?;
+                    .builder()?
+                    .max_size(DEDICATED_POOL_SIZE)
+                    .runtime(deadpool_redis::Runtime::Tokio1)
+                    .build()?;
                 (RedisConn::Cluster(conn), DedicatedPool::Cluster(pool))
             }
         };
@@ -251,6 +267,137 @@ impl Redis {
                 .collect(),
             other => vec![("redis".to_string(), redis::from_redis_value(other)?)],
         })
+    }
+}
+
+impl Redis {
+    /// One SCAN page over the whole keyspace, on one node or across a cluster.
+    ///
+    /// On a cluster every primary has its own keyspace and cursor, so the cursor here is
+    /// `node:cursor` over the primaries in address order: a full iteration visits each
+    /// primary in turn. Returns the keys and the next cursor (`None` when done).
+    pub async fn scan_page(
+        &self,
+        cursor: &str,
+        pattern: &str,
+        count: u32,
+    ) -> anyhow::Result<(Vec<String>, Option<String>)> {
+        let mut scan = redis::cmd("SCAN");
+        match &self.conn {
+            RedisConn::Standalone(_) => {
+                let position: u64 = if cursor.is_empty() {
+                    0
+                } else {
+                    cursor.parse()?
+                };
+                scan.arg(position)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(count);
+                let (next, keys): (u64, Vec<String>) = scan.query_async(&mut self.conn()).await?;
+                Ok((keys, (next != 0).then(|| next.to_string())))
+            }
+            RedisConn::Cluster(cluster) => {
+                let (node, position) = match cursor.split_once(':') {
+                    Some((node, position)) => (node.parse::<usize>()?, position.parse::<u64>()?),
+                    None if cursor.is_empty() => (0, 0),
+                    None => anyhow::bail!("malformed cursor"),
+                };
+                let primaries = self.cluster_primaries().await?;
+                let Some((host, port)) = primaries.get(node).cloned() else {
+                    return Ok((Vec::new(), None));
+                };
+                scan.arg(position)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(count);
+                let routing = redis::cluster_routing::RoutingInfo::SingleNode(
+                    redis::cluster_routing::SingleNodeRoutingInfo::ByAddress { host, port },
+                );
+                let reply = cluster.clone().route_command(scan, routing).await?;
+                let (next, keys): (u64, Vec<String>) = redis::from_redis_value(reply)?;
+                let next = match (next, node + 1 < primaries.len()) {
+                    (0, true) => Some(format!("{}:0", node + 1)),
+                    (0, false) => None,
+                    (next, _) => Some(format!("{node}:{next}")),
+                };
+                Ok((keys, next))
+            }
+        }
+    }
+
+    /// The cluster's primaries as (host, port), sorted (`CLUSTER SHARDS`).
+    async fn cluster_primaries(&self) -> anyhow::Result<Vec<(String, u16)>> {
+        let shards: Value = redis::cmd("CLUSTER")
+            .arg("SHARDS")
+            .query_async(&mut self.conn())
+            .await?;
+        let Value::Array(shards) = shards else {
+            anyhow::bail!("unexpected CLUSTER SHARDS reply");
+        };
+        let mut primaries = Vec::new();
+        for shard in shards {
+            let nodes = as_pairs(shard)
+                .into_iter()
+                .find(|(k, _)| k == "nodes")
+                .map(|(_, v)| v);
+            let Some(Value::Array(nodes)) = nodes else {
+                continue;
+            };
+            for node in nodes {
+                let fields: std::collections::HashMap<String, Value> =
+                    as_pairs(node).into_iter().collect();
+                let text = |f: &str| {
+                    fields
+                        .get(f)
+                        .and_then(|v| redis::from_redis_value::<String>(v.clone()).ok())
+                };
+                let port = fields
+                    .get("port")
+                    .and_then(|v| redis::from_redis_value::<u16>(v.clone()).ok());
+                if text("role").as_deref() == Some("master")
+                    && let (Some(ip), Some(port)) = (text("ip").or_else(|| text("endpoint")), port)
+                {
+                    primaries.push((ip, port));
+                }
+            }
+        }
+        primaries.sort();
+        primaries.dedup();
+        Ok(primaries)
+    }
+}
+
+/// A reply that is a map (RESP3) or a flat key/value array (RESP2), as pairs.
+fn as_pairs(value: Value) -> Vec<(String, Value)> {
+    match value {
+        Value::Map(pairs) => pairs
+            .into_iter()
+            .filter_map(|(k, v)| Some((redis::from_redis_value::<String>(k).ok()?, v)))
+            .collect(),
+        Value::Array(items) => {
+            let flat_pairs = items.len() % 2 == 0
+                && items
+                    .iter()
+                    .step_by(2)
+                    .all(|k| matches!(k, Value::BulkString(_) | Value::SimpleString(_)));
+            if flat_pairs {
+                items
+                    .chunks(2)
+                    .filter_map(|c| {
+                        Some((
+                            redis::from_redis_value::<String>(c[0].clone()).ok()?,
+                            c[1].clone(),
+                        ))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::extract::{AppJson, AuthUser, resolve_user_id};
 ///
 /// Redis: `INCR users:next_id`; `MULTI HSET user:{id} … PEXPIRE EXEC`;
 /// `EVALSHA claim_identity` (HGET/HSET on `users:{identity}:by_username` and
-/// `:by_email`); `PERSIST user:{id}`; `LPUSH queue:emails`.
+/// `:by_email`); `PERSIST user:{id}`; `LPUSH queue:{emails}`.
 #[utoipa::path(post, path = "/v1/users", tag = "users",
     request_body = CreateUser,
     responses(

@@ -128,6 +128,7 @@ impl UserField {
 
 /// Query of `GET /v1/users/{id}`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Comma-separated fields to return (HMGET), e.g. `name,email`; `id` always comes.
     pub fields: Option<String>,

@@ -35,6 +35,8 @@ pub async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
         user_id: user.id.clone(),
         to: user.email.clone().unwrap_or_default(),
         created_at,
+        attempts: 0,
+        last_error: None,
     };
     jobs::enqueue_email(redis, &job).await?;
     Ok(user)

@@ -1,14 +1,22 @@
 //! Integration tests through HTTP against a real Redis the harness starts itself
 //! (standalone by default, a 3+3 cluster with `AGORA_TEST_CLUSTER=1`).
 
+mod admin;
+mod analytics;
+mod app_config;
 mod cli;
+mod email_queue;
+mod experiments;
 mod feeds;
 mod follows;
 mod helpers;
+mod leaderboards;
+mod notifications;
 mod openapi;
 mod ops;
 mod plumbing;
 mod posts;
+mod rate_limits;
 mod redis_down;
 mod sessions;
 mod tags;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use agora::redis::keys::{PostPart, UserPart};
 
-use crate::helpers::{TestApp, problem, spawn_app, titles};
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with, titles};
 
 async fn zset(app: &TestApp, key: &str) -> Vec<String> {
     app.conn().zrevrange(key, 0, -1).await.unwrap()
@@ -138,6 +138,7 @@ async fn recent_posts_page_newest_first_with_cursors_that_new_posts_do_not_shift
     problem(app.get("/v1/users/999999/posts", None).await, 404).await;
     problem(app.get("/v1/posts?limit=101", None).await, 422).await;
     problem(app.get("/v1/posts?cursor=00", None).await, 422).await;
+    problem(app.get("/v1/posts?limit=1&limit=2", None).await, 422).await;
 }
 
 #[tokio::test]
@@ -406,7 +407,8 @@ async fn comments_are_listed_newest_first_and_counted_exactly_under_concurrency(
 
 #[tokio::test]
 async fn a_new_name_or_avatar_reaches_every_post_in_batches_without_recreating_deleted_ones() {
-    let app = spawn_app().await;
+    // One author publishes more posts than the hourly quota allows: limiter off.
+    let app = spawn_app_with(|s| s.rate_limit = 0).await;
     let lou = app.user("lou").await;
     // More posts than one propagation batch (200).
     let posts: Vec<Value> = futures::future::join_all((0..230).map(|n| {

@@ -1,13 +1,13 @@
 //! HTTP handlers for the home and activity feeds.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 
 use super::model::ActivityPage;
 use super::service;
 use crate::app::AppState;
 use crate::error::{AppResult, responses};
-use crate::extract::{AuthUser, resolve_user_id};
+use crate::extract::{AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::PageQuery;
 use crate::social::posts::model::PostPage;
 
@@ -33,7 +33,7 @@ pub async fn home_feed(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<PostPage>> {
     let id = auth.owned_user_id(&id)?;
     let (limit, after) = page.by_score()?;
@@ -60,7 +60,7 @@ pub async fn activity(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<ActivityPage>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
     let (limit, after) = page.by_score()?;

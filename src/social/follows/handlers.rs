@@ -1,7 +1,7 @@
 //! HTTP handlers for follows.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::model::{CommonQuery, FollowPage};
@@ -9,7 +9,7 @@ use super::repo::Side;
 use super::service;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AuthUser, resolve_user_id};
+use crate::extract::{AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::PageQuery;
 use crate::validate;
 
@@ -98,7 +98,7 @@ pub async fn followers(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<FollowPage>> {
     list(state, auth, id, page, Side::Followers).await
 }
@@ -121,7 +121,7 @@ pub async fn following(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<FollowPage>> {
     list(state, auth, id, page, Side::Following).await
 }
@@ -159,8 +159,8 @@ pub async fn common_followers(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
     Path(id): Path<String>,
-    Query(common): Query<CommonQuery>,
-    Query(page): Query<PageQuery>,
+    AppQuery(common): AppQuery<CommonQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<FollowPage>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
     let with = common

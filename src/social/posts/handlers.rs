@@ -1,7 +1,7 @@
 //! HTTP handlers for posts, likes and comments.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
@@ -9,7 +9,7 @@ use super::model::{Comment, CommentPage, NewComment, NewPost, Post, PostPage};
 use super::{repo, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser, resolve_user_id};
+use crate::extract::{AppJson, AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::PageQuery;
 use crate::validate;
 
@@ -64,7 +64,7 @@ pub async fn create_post(
     ))]
 pub async fn list_posts(
     State(state): State<AppState>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<PostPage>> {
     let (limit, after) = page.by_score()?;
     Ok(Json(
@@ -144,7 +144,7 @@ pub async fn author_posts(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<PostPage>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
     let (limit, after) = page.by_score()?;
@@ -253,7 +253,7 @@ pub async fn add_comment(
 pub async fn list_comments(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<CommentPage>> {
     validate::path_id("id", &id)?;
     let (limit, after) = page.by_score()?;

@@ -1,14 +1,14 @@
 //! HTTP handlers for tags: parse, authorize, call the repository or service, respond.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::model::{TagSearch, UserIdPage, UserPage, parse_tag};
 use super::{repo, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AuthUser, resolve_user_id};
+use crate::extract::{AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::PageQuery;
 
 /// Tag a user
@@ -105,7 +105,7 @@ pub async fn user_tags(
 pub async fn tag_members(
     State(state): State<AppState>,
     Path(tag): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<UserIdPage>> {
     let tag = parse_tag("tag", &tag)?;
     let (limit, after) = page.by_id()?;
@@ -131,8 +131,8 @@ pub async fn tag_members(
     ))]
 pub async fn find_users(
     State(state): State<AppState>,
-    Query(search): Query<TagSearch>,
-    Query(page): Query<PageQuery>,
+    AppQuery(search): AppQuery<TagSearch>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<UserPage>> {
     let search = search.parse()?;
     let (limit, after) = page.by_id()?;

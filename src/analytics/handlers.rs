@@ -1,0 +1,156 @@
+//! HTTP handlers for analytics.
+
+use axum::Json;
+use axum::extract::{Path, State};
+
+use super::model::{
+    self, Cohort, DayVisitors, NewQuery, Pageview, PageviewCount, PageviewQuery, ReturningQuery,
+    Visit, VisitRecorded,
+};
+use super::repo::{self, Combine};
+use crate::app::AppState;
+use crate::error::{AppError, AppResult, responses};
+use crate::extract::{AppJson, AppQuery};
+use crate::validate::bounded;
+
+/// Count a page view
+///
+/// Redis: `INCR pageviews:{path}`.
+#[utoipa::path(post, path = "/v1/analytics/pageviews", tag = "analytics",
+    request_body = Pageview,
+    responses(
+        (status = 200, description = "The new count", body = PageviewCount),
+        responses::BadRequest, responses::NotJson, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn record_pageview(
+    State(state): State<AppState>,
+    AppJson(input): AppJson<Pageview>,
+) -> AppResult<Json<PageviewCount>> {
+    model::path(&input.path).map_err(model::invalid_path)?;
+    let views = repo::record_pageview(&state.redis, &input.path).await?;
+    Ok(Json(PageviewCount {
+        path: input.path,
+        views,
+    }))
+}
+
+/// Page views of a path
+///
+/// Redis: `GET pageviews:{path}`.
+#[utoipa::path(get, path = "/v1/analytics/pageviews", tag = "analytics",
+    params(PageviewQuery),
+    responses(
+        (status = 200, description = "The count (0 for a path never seen)", body = PageviewCount),
+        responses::Invalid, responses::Unavailable
+    ))]
+pub async fn get_pageviews(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<PageviewQuery>,
+) -> AppResult<Json<PageviewCount>> {
+    model::path(&query.path).map_err(model::invalid_path)?;
+    let views = repo::pageviews(&state.redis, &query.path).await?;
+    Ok(Json(PageviewCount {
+        path: query.path,
+        views,
+    }))
+}
+
+/// Record a visit
+///
+/// Adds the visitor to the day's set of unique visitors and to its HyperLogLog.
+///
+/// Redis: one pipeline in the day's slot: `SADD visitors:{date}`, `PFADD
+/// visitors:{date}:hll`.
+#[utoipa::path(post, path = "/v1/analytics/visits", tag = "analytics",
+    request_body = Visit,
+    responses(
+        (status = 200, description = "Recorded", body = VisitRecorded),
+        responses::BadRequest, responses::NotJson, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn record_visit(
+    State(state): State<AppState>,
+    AppJson(input): AppJson<Visit>,
+) -> AppResult<Json<VisitRecorded>> {
+    input.validate()?;
+    let date = input.date.unwrap_or_else(model::today);
+    let first_visit_today = repo::record_visit(&state.redis, &date, &input.visitor_id).await?;
+    Ok(Json(VisitRecorded {
+        date,
+        first_visit_today,
+    }))
+}
+
+/// Unique visitors of a day
+///
+/// Exact (SCARD of the set) and approximate (PFCOUNT of the HyperLogLog).
+///
+/// Redis: one pipeline: `SCARD visitors:{date}`, `PFCOUNT visitors:{date}:hll`.
+#[utoipa::path(get, path = "/v1/analytics/visitors/{date}", tag = "analytics",
+    params(("date" = String, Path, description = "`YYYY-MM-DD`")),
+    responses(
+        (status = 200, description = "The day's unique visitors", body = DayVisitors),
+        responses::Invalid, responses::Unavailable
+    ))]
+pub async fn visitors_of_day(
+    State(state): State<AppState>,
+    Path(date): Path<String>,
+) -> AppResult<Json<DayVisitors>> {
+    model::date(&date).map_err(|m| AppError::invalid("date", m))?;
+    let (unique, approximate_unique) = repo::unique(&state.redis, &date).await?;
+    Ok(Json(DayVisitors {
+        date,
+        unique,
+        approximate_unique,
+    }))
+}
+
+fn cohort(ids: Vec<String>, limit: u32) -> Cohort {
+    Cohort {
+        count: ids.len() as u64,
+        visitor_ids: ids.into_iter().take(limit as usize).collect(),
+    }
+}
+
+/// Returning visitors
+///
+/// Visitors seen on day `from` and again on day `to`.
+///
+/// Redis: `SINTER visitors:{from} visitors:{to}` on a single node; on a cluster
+/// `SMEMBERS` of both in one batch, intersected in the service.
+#[utoipa::path(get, path = "/v1/analytics/visitors/returning", tag = "analytics",
+    params(ReturningQuery),
+    responses(
+        (status = 200, description = "The returning visitors", body = Cohort),
+        responses::Invalid, responses::Unavailable
+    ))]
+pub async fn returning_visitors(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<ReturningQuery>,
+) -> AppResult<Json<Cohort>> {
+    model::two_dates(("from", &query.from), ("to", &query.to))?;
+    let limit = bounded("limit", query.limit, 0, 1000, 100)?;
+    let ids = repo::combine(&state.redis, &query.from, &query.to, Combine::Both).await?;
+    Ok(Json(cohort(ids, limit)))
+}
+
+/// New visitors
+///
+/// Visitors of `day` who were not seen on `since`.
+///
+/// Redis: `SDIFF visitors:{day} visitors:{since}` on a single node; on a cluster
+/// `SMEMBERS` of both in one batch, subtracted in the service.
+#[utoipa::path(get, path = "/v1/analytics/visitors/new", tag = "analytics",
+    params(NewQuery),
+    responses(
+        (status = 200, description = "The new visitors", body = Cohort),
+        responses::Invalid, responses::Unavailable
+    ))]
+pub async fn new_visitors(
+    State(state): State<AppState>,
+    AppQuery(query): AppQuery<NewQuery>,
+) -> AppResult<Json<Cohort>> {
+    model::two_dates(("day", &query.day), ("since", &query.since))?;
+    let limit = bounded("limit", query.limit, 0, 1000, 100)?;
+    let ids = repo::combine(&state.redis, &query.day, &query.since, Combine::FirstOnly).await?;
+    Ok(Json(cohort(ids, limit)))
+}

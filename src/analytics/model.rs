@@ -1,0 +1,133 @@
+//! Analytics request and response types, and their validation.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{AppError, AppResult};
+use crate::validate::{self, Validator};
+
+/// A page path: starts with `/`, at most 200 of `A-Z a-z 0-9 / _ - . ~ %`.
+pub fn path(value: &str) -> Result<(), String> {
+    let ok = value.starts_with('/')
+        && value.len() <= 200
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-' | b'.' | b'~' | b'%')
+        });
+    ok.then_some(())
+        .ok_or_else(|| "must start with / and hold at most 200 of A-Z a-z 0-9 / _ - . ~ %".into())
+}
+
+/// A calendar date `YYYY-MM-DD` that exists.
+pub fn date(value: &str) -> Result<(), String> {
+    let format = time::format_description::parse_borrowed::<2>("[year]-[month]-[day]")
+        .expect("static format");
+    time::Date::parse(value, &format)
+        .map(|_| ())
+        .map_err(|_| "must be a date like 2026-04-01".into())
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`.
+pub fn today() -> String {
+    crate::time::rfc3339(crate::time::now())[..10].to_string()
+}
+
+/// Body of `POST /v1/analytics/pageviews`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pageview {
+    #[schema(example = "/products/42")]
+    pub path: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageviewQuery {
+    /// The page path, e.g. `/products/42`.
+    pub path: String,
+}
+
+/// A path's view count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageviewCount {
+    pub path: String,
+    pub views: u64,
+}
+
+/// Body of `POST /v1/analytics/visits`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Visit {
+    #[schema(example = "v-8f3a")]
+    pub visitor_id: String,
+    /// `YYYY-MM-DD`; today (UTC) when absent.
+    pub date: Option<String>,
+}
+
+impl Visit {
+    pub fn validate(&self) -> AppResult<()> {
+        let mut v = Validator::new();
+        v.check("visitor_id", validate::id(&self.visitor_id));
+        if let Some(d) = &self.date {
+            v.check("date", date(d));
+        }
+        v.finish()
+    }
+}
+
+/// Whether the visit was the visitor's first of that day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisitRecorded {
+    pub date: String,
+    pub first_visit_today: bool,
+}
+
+/// Unique visitors of a day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayVisitors {
+    pub date: String,
+    /// Exact (SCARD).
+    pub unique: u64,
+    /// HyperLogLog estimate (PFCOUNT), ~0.81% standard error.
+    pub approximate_unique: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReturningQuery {
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Later day, `YYYY-MM-DD`.
+    pub to: String,
+    /// How many visitor ids to list, 0 to 1000 (default 100); `count` is always exact.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NewQuery {
+    /// The day whose visitors are counted, `YYYY-MM-DD`.
+    pub day: String,
+    /// The earlier day they must not have been seen on, `YYYY-MM-DD`.
+    pub since: String,
+    /// How many visitor ids to list, 0 to 1000 (default 100); `count` is always exact.
+    pub limit: Option<u32>,
+}
+
+/// A cohort of visitors: the exact count and (up to `limit`) their ids, sorted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cohort {
+    pub count: u64,
+    pub visitor_ids: Vec<String>,
+}
+
+/// Validates two dates as named fields.
+pub fn two_dates(first: (&str, &str), second: (&str, &str)) -> AppResult<()> {
+    Validator::new()
+        .check(first.0, date(first.1))
+        .check(second.0, date(second.1))
+        .finish()
+}
+
+pub fn invalid_path(message: String) -> AppError {
+    AppError::invalid("path", message)
+}

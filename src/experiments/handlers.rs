@@ -1,0 +1,102 @@
+//! HTTP handlers for experiments.
+
+use axum::Json;
+use axum::extract::{Path, State};
+
+use super::model::{Assignment, Experiment};
+use super::repo;
+use crate::app::AppState;
+use crate::error::{AppError, AppResult, responses};
+use crate::extract::{AppJson, AuthUser};
+use crate::validate;
+
+/// Create or replace an experiment
+///
+/// Admin only. Variants and their relative weights; subjects already assigned keep
+/// their variant.
+///
+/// Redis: `MULTI DEL HSET experiment:{name} EXEC`.
+#[utoipa::path(put, path = "/v1/experiments/{name}", tag = "experiments",
+    params(("name" = String, Path, description = "Experiment name")),
+    request_body = Experiment,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The experiment", body = Experiment),
+        responses::BadRequest, responses::Unauthorized, responses::Forbidden, responses::NotJson,
+        responses::Invalid, responses::Unavailable
+    ))]
+pub async fn put_experiment(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(name): Path<String>,
+    AppJson(input): AppJson<Experiment>,
+) -> AppResult<Json<Experiment>> {
+    auth.require_admin()?;
+    validate::path_id("name", &name)?;
+    input.validate()?;
+    repo::put(&state.redis, &name, &input).await?;
+    Ok(Json(input))
+}
+
+/// Read an experiment
+///
+/// Redis: `HGETALL experiment:{name}`.
+#[utoipa::path(get, path = "/v1/experiments/{name}", tag = "experiments",
+    params(("name" = String, Path, description = "Experiment name")),
+    responses(
+        (status = 200, description = "The experiment", body = Experiment),
+        responses::NotFound, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn get_experiment(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> AppResult<Json<Experiment>> {
+    validate::path_id("name", &name)?;
+    repo::get(&state.redis, &name)
+        .await?
+        .map(Json)
+        .ok_or(AppError::NotFound("experiment"))
+}
+
+/// Assign a subject to a variant
+///
+/// Sticky: the first call picks a variant by weight and stores it; every later call
+/// returns the same variant, also when first calls race each other.
+///
+/// Redis: `HGETALL experiment:{name}`, then `EVALSHA assign_variant` (HEXISTS,
+/// HSETNX + HGET `experiment:{name}:assignments`).
+#[utoipa::path(post, path = "/v1/experiments/{name}/assignments/{subject}", tag = "experiments",
+    params(("name" = String, Path, description = "Experiment name"), ("subject" = String, Path, description = "Who is assigned, e.g. a user or visitor id")),
+    responses(
+        (status = 200, description = "The subject's variant", body = Assignment),
+        responses::NotFound, responses::Invalid, responses::Unavailable
+    ))]
+pub async fn assign(
+    State(state): State<AppState>,
+    Path((name, subject)): Path<(String, String)>,
+) -> AppResult<Json<Assignment>> {
+    validate::Validator::new()
+        .check("name", validate::id(&name))
+        .check("subject", validate::id(&subject))
+        .finish()?;
+    // Two tries: the weights may change between reading them and assigning.
+    for _ in 0..2 {
+        let experiment = repo::get(&state.redis, &name)
+            .await?
+            .ok_or(AppError::NotFound("experiment"))?;
+        let proposed = experiment
+            .pick(rand::random::<f64>())
+            .unwrap_or_default()
+            .to_string();
+        if let Some((variant, new)) = repo::assign(&state.redis, &name, &subject, &proposed).await?
+        {
+            return Ok(Json(Assignment {
+                experiment: name,
+                subject,
+                variant,
+                new,
+            }));
+        }
+    }
+    Err(AppError::NotFound("experiment"))
+}

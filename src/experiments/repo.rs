@@ -1,0 +1,70 @@
+//! Experiments in Redis.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `experiment:{name}` | hash | variant → weight |
+//! | `experiment:{name}:assignments` | hash | subject → variant (sticky) |
+
+use std::collections::BTreeMap;
+
+use redis::{AsyncCommands, Value};
+
+use super::model::Experiment;
+use crate::error::{AppError, AppResult};
+use crate::redis::{Redis, scripts};
+
+pub async fn get(redis: &Redis, name: &str) -> AppResult<Option<Experiment>> {
+    let variants: BTreeMap<String, u32> = redis.conn().hgetall(redis.keys.experiment(name)).await?;
+    Ok((!variants.is_empty()).then_some(Experiment { variants }))
+}
+
+/// Replaces the variants and weights (one MULTI). Existing assignments stay.
+pub async fn put(redis: &Redis, name: &str, experiment: &Experiment) -> AppResult<()> {
+    let key = redis.keys.experiment(name);
+    let fields: Vec<(&String, &u32)> = experiment.variants.iter().collect();
+    let _: () = redis::pipe()
+        .atomic()
+        .del(&key)
+        .ignore()
+        .hset_multiple(&key, &fields)
+        .ignore()
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(())
+}
+
+/// Creates the experiment only if it does not exist yet (for the seed).
+pub async fn create_if_missing(
+    redis: &Redis,
+    name: &str,
+    experiment: &Experiment,
+) -> AppResult<bool> {
+    if get(redis, name).await?.is_some() {
+        return Ok(false);
+    }
+    put(redis, name, experiment).await?;
+    Ok(true)
+}
+
+/// The subject's variant: the stored one, or `proposed` if this call is the first.
+/// `None` when the experiment does not have `proposed` (deleted or changed meanwhile).
+pub async fn assign(
+    redis: &Redis,
+    name: &str,
+    subject: &str,
+    proposed: &str,
+) -> AppResult<Option<(String, bool)>> {
+    let reply: Vec<Value> = scripts::ASSIGN_VARIANT
+        .key(redis.keys.experiment(name))
+        .key(redis.keys.experiment_assignments(name))
+        .arg(subject)
+        .arg(proposed)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    if reply.is_empty() {
+        return Ok(None);
+    }
+    let (variant, created): (String, u8) = redis::from_redis_value(Value::Array(reply))
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("assign_variant reply: {e}")))?;
+    Ok(Some((variant, created == 1)))
+}

@@ -1,0 +1,158 @@
+//! Leaderboards in Redis: the only code that names board keys.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `lb:{board}` | sorted set | player id → score |
+//! | `lb:{board}:player:{id}` | hash | `username, level, wins, losses, last_played` |
+//!
+//! Every operation is one round trip: a script or a single-slot pipeline.
+
+use std::collections::HashMap;
+
+use redis::Value;
+
+use super::model::{Outcome, PlayerEntry, Ranked, ResultRecorded, ScoreMode, ScoreRank};
+use crate::error::{AppError, AppResult};
+use crate::redis::{Redis, scripts};
+use crate::time;
+
+fn parse_score(text: &str) -> i64 {
+    text.parse::<f64>().map(|s| s as i64).unwrap_or(0)
+}
+
+fn internal(what: &str, err: impl std::fmt::Display) -> AppError {
+    AppError::Internal(anyhow::anyhow!("{what}: {err}"))
+}
+
+/// Sets or increments a score; returns the new score and 1-based rank.
+pub async fn submit(
+    redis: &Redis,
+    board: &str,
+    player: &str,
+    mode: ScoreMode,
+    score: i64,
+    profile: &[(&str, String)],
+) -> AppResult<ScoreRank> {
+    let mut invocation = scripts::LEADERBOARD_SCORE.prepare_invoke();
+    invocation
+        .key(redis.keys.leaderboard(board))
+        .key(redis.keys.leaderboard_player(board, player))
+        .arg(player)
+        .arg(match mode {
+            ScoreMode::Set => "set",
+            ScoreMode::Increment => "increment",
+        })
+        .arg(score);
+    for (field, value) in profile {
+        invocation.arg(*field).arg(value);
+    }
+    let (score, rank): (String, u64) = invocation.invoke_async(&mut redis.conn()).await?;
+    Ok(ScoreRank {
+        score: parse_score(&score),
+        rank: rank + 1,
+    })
+}
+
+/// Pairs a flat member/score reply with ranks starting at `first_rank` (0-based).
+fn ranked(flat: Vec<String>, first_rank: u64) -> Vec<Ranked> {
+    flat.chunks(2)
+        .enumerate()
+        .map(|(i, pair)| Ranked {
+            rank: first_rank + i as u64 + 1,
+            player_id: pair[0].clone(),
+            score: parse_score(&pair[1]),
+        })
+        .collect()
+}
+
+/// The top `limit` players, highest first (`ZRANGE … REV WITHSCORES`).
+pub async fn top(redis: &Redis, board: &str, limit: u32) -> AppResult<Vec<Ranked>> {
+    let flat: Vec<String> = redis::cmd("ZRANGE")
+        .arg(redis.keys.leaderboard(board))
+        .arg(0)
+        .arg(limit.saturating_sub(1))
+        .arg("REV")
+        .arg("WITHSCORES")
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(ranked(flat, 0))
+}
+
+/// A player's rank, score and entry: one pipeline in the board's slot.
+pub async fn player(redis: &Redis, board: &str, player: &str) -> AppResult<Option<PlayerEntry>> {
+    let (rank, score, entry): (Option<u64>, Option<String>, HashMap<String, String>) =
+        redis::pipe()
+            .cmd("ZREVRANK")
+            .arg(redis.keys.leaderboard(board))
+            .arg(player)
+            .cmd("ZSCORE")
+            .arg(redis.keys.leaderboard(board))
+            .arg(player)
+            .cmd("HGETALL")
+            .arg(redis.keys.leaderboard_player(board, player))
+            .query_async(&mut redis.conn())
+            .await?;
+    let (Some(rank), Some(score)) = (rank, score) else {
+        return Ok(None);
+    };
+    let count = |field: &str| entry.get(field).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(Some(PlayerEntry {
+        player_id: player.to_string(),
+        rank: rank + 1,
+        score: parse_score(&score),
+        username: entry.get("username").cloned(),
+        level: entry.get("level").and_then(|v| v.parse().ok()),
+        wins: count("wins"),
+        losses: count("losses"),
+        last_played: entry.get("last_played").cloned(),
+    }))
+}
+
+/// The players ranked within `radius` of `player`, or `None` if they have no score.
+pub async fn around(
+    redis: &Redis,
+    board: &str,
+    player: &str,
+    radius: u32,
+) -> AppResult<Option<Vec<Ranked>>> {
+    let reply: Vec<Value> = scripts::LEADERBOARD_AROUND
+        .key(redis.keys.leaderboard(board))
+        .arg(player)
+        .arg(radius)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    if reply.is_empty() {
+        return Ok(None);
+    }
+    let (first, flat): (u64, Vec<String>) = redis::from_redis_value(Value::Array(reply))
+        .map_err(|e| internal("leaderboard_around", e))?;
+    Ok(Some(ranked(flat, first)))
+}
+
+/// Records a game result atomically: score, win/loss counter, last_played.
+pub async fn record_result(
+    redis: &Redis,
+    board: &str,
+    player: &str,
+    outcome: Outcome,
+    points: i64,
+) -> AppResult<ResultRecorded> {
+    let (score, rank, wins, losses): (String, u64, u64, u64) = scripts::LEADERBOARD_RESULT
+        .key(redis.keys.leaderboard(board))
+        .key(redis.keys.leaderboard_player(board, player))
+        .arg(player)
+        .arg(match outcome {
+            Outcome::Win => "wins",
+            Outcome::Loss => "losses",
+        })
+        .arg(points)
+        .arg(time::rfc3339(time::now()))
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok(ResultRecorded {
+        score: parse_score(&score),
+        rank: rank + 1,
+        wins,
+        losses,
+    })
+}

@@ -1,0 +1,163 @@
+//! The API's own rate limiter: a middleware in front of every `/v1` route.
+//!
+//! Who is limited: the session user when the request carries a valid session token
+//! (so one user's limit is shared by all their sessions), else the client IP. Finding
+//! the user of a token costs an `HGET session:{…} user_id`; a small in-process cache
+//! (30 s) saves it on repeat requests, so a limited request normally costs one extra
+//! round trip: the `rate_limit.lua` call. The cache only picks the bucket, never grants
+//! access: authentication still happens in the handler.
+//!
+//! When Redis cannot answer, the limiter lets the request through (fails open): the
+//! handler will answer 503 itself if it needs Redis, and health endpoints keep working.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use redis::AsyncCommands;
+
+use super::quotas;
+use super::repo::{self, QuotaUse, Rejection};
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::extract::session_token;
+use crate::sessions::token;
+use crate::time;
+
+/// How long a token → user mapping is trusted for picking a bucket.
+const CACHE_TTL: Duration = Duration::from_secs(30);
+/// Entries kept before the cache is cleared (bounds memory under token churn).
+const CACHE_CAPACITY: usize = 50_000;
+
+/// Routes the limiter never counts: probes, metrics and docs.
+fn exempt(route: &str) -> bool {
+    matches!(route, "/healthz" | "/readyz" | "/metrics" | "/openapi.json")
+        || route.starts_with("/docs")
+}
+
+/// State of the limiter middleware.
+#[derive(Clone)]
+pub struct ApiLimiter {
+    app: AppState,
+    users: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+}
+
+impl ApiLimiter {
+    pub fn new(app: AppState) -> ApiLimiter {
+        ApiLimiter {
+            app,
+            users: Arc::default(),
+        }
+    }
+
+    /// The user id behind a token hash: cache, else `HGET session:{hash} user_id`.
+    async fn user_of(&self, token_hash: &str) -> Option<String> {
+        if let Ok(users) = self.users.lock()
+            && let Some((user, at)) = users.get(token_hash)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Some(user.clone());
+        }
+        let redis = &self.app.redis;
+        let user: Option<String> = redis
+            .conn()
+            .hget(redis.keys.session(token_hash), "user_id")
+            .await
+            .ok()
+            .flatten();
+        if let (Some(user), Ok(mut users)) = (&user, self.users.lock()) {
+            if users.len() >= CACHE_CAPACITY {
+                users.clear();
+            }
+            users.insert(token_hash.to_string(), (user.clone(), Instant::now()));
+        }
+        user
+    }
+}
+
+/// The middleware: 429 problem+json when over the limit, RateLimit headers always.
+pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Next) -> Response {
+    let per_minute = limiter.app.settings.rate_limit as u64;
+    let window_ms = limiter.app.settings.rate_limit_window_ms.max(1);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    if per_minute == 0 || exempt(&route) {
+        return next.run(request).await;
+    }
+
+    let (parts, body) = request.into_parts();
+    let user = match session_token(&parts).and_then(|t| token::hash(&t)) {
+        Some(hash) => limiter.user_of(&hash).await,
+        None => None,
+    };
+    let request = Request::from_parts(parts, body);
+    let redis = &limiter.app.redis;
+    let endpoint = format!("{} {route}", request.method());
+    let (window_key, quota) = match &user {
+        Some(user) => {
+            let (hour, ms_left_in_hour) = quotas::current_hour(time::unix_ms(time::now()));
+            let quota = quotas::quota_for(&endpoint).map(|limit| QuotaUse {
+                key: redis.keys.user_quotas(user, hour),
+                endpoint: &endpoint,
+                limit,
+                ms_left_in_hour,
+            });
+            (redis.keys.rate_limit_user(user), quota)
+        }
+        None => {
+            let ip = request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip().to_string())
+                .unwrap_or_else(|| "unknown".to_string());
+            (redis.keys.rate_limit_ip(&ip), None)
+        }
+    };
+
+    let decision = match repo::check(redis, window_key, per_minute, window_ms, 1, quota).await {
+        Ok(decision) => decision,
+        Err(err) => {
+            tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
+            return next.run(request).await;
+        }
+    };
+    let (decision, rejection) = decision;
+    let mut response = match rejection {
+        None => next.run(request).await,
+        Some(rule) => AppError::RateLimited {
+            retry_after_secs: decision.retry_after_ms.div_ceil(1000).max(1),
+            detail: match rule {
+                Rejection::Window => {
+                    format!("More than {per_minute} requests in {} ms.", window_ms)
+                }
+                Rejection::Quota => format!("The hourly quota of {endpoint} is used up."),
+            },
+        }
+        .into_response(),
+    };
+    set_headers(
+        response.headers_mut(),
+        per_minute,
+        decision.remaining,
+        decision.reset_ms,
+    );
+    response
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds, rounded up).
+fn set_headers(headers: &mut HeaderMap, limit: u64, remaining: u64, reset_ms: u64) {
+    headers.insert("ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+    headers.insert(
+        "ratelimit-reset",
+        HeaderValue::from(reset_ms.div_ceil(1000)),
+    );
+}

@@ -1,0 +1,86 @@
+//! Rate limits in Redis: the only code that runs `rate_limit.lua`.
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `ratelimit:check:{key}` | sorted set (TTL = window) | request id → time (ms) for `POST /v1/rate-limits/check` |
+//! | `ratelimit:ip:{ip}` | sorted set (TTL = 1 min) | the API limiter's window of an anonymous client |
+//! | `ratelimit:user:{id}:api` | sorted set (TTL = 1 min) | the API limiter's window of a user |
+//! | `ratelimit:user:{id}:quota:<hour>` | hash (TTL = rest of the hour) | endpoint → uses this hour |
+
+use std::collections::HashMap;
+
+use redis::AsyncCommands;
+
+use super::model::Decision;
+use crate::error::AppResult;
+use crate::redis::{Redis, scripts};
+
+/// Which rule rejected a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    Window,
+    Quota,
+}
+
+/// A quota to count together with the window (same slot as the window key).
+pub struct QuotaUse<'a> {
+    pub key: String,
+    pub endpoint: &'a str,
+    pub limit: u64,
+    pub ms_left_in_hour: i64,
+}
+
+/// A fresh, unique request id: each request is its own sorted-set member.
+pub fn request_id() -> String {
+    hex::encode(rand::random::<[u8; 12]>())
+}
+
+/// Runs the sliding window (and quota) for one request: one EVALSHA.
+pub async fn check(
+    redis: &Redis,
+    window_key: String,
+    limit: u64,
+    window_ms: u64,
+    cost: u64,
+    quota: Option<QuotaUse<'_>>,
+) -> AppResult<(Decision, Option<Rejection>)> {
+    let mut invocation = scripts::RATE_LIMIT.prepare_invoke();
+    invocation.key(window_key);
+    if let Some(quota) = &quota {
+        invocation.key(&quota.key);
+    }
+    invocation
+        .arg(limit)
+        .arg(window_ms)
+        .arg(cost)
+        .arg(request_id());
+    if let Some(quota) = &quota {
+        invocation
+            .arg(quota.endpoint)
+            .arg(quota.limit)
+            .arg(quota.ms_left_in_hour);
+    }
+    let (allowed, remaining, reset_ms, retry_after_ms, reason): (u8, i64, i64, i64, String) =
+        invocation.invoke_async(&mut redis.conn()).await?;
+    let decision = Decision {
+        allowed: allowed == 1,
+        remaining: remaining.max(0) as u64,
+        reset_ms: reset_ms.max(0) as u64,
+        retry_after_ms: if retry_after_ms < 0 {
+            u64::MAX
+        } else {
+            retry_after_ms as u64
+        },
+    };
+    let rejection = match reason.as_str() {
+        "window" => Some(Rejection::Window),
+        "quota" => Some(Rejection::Quota),
+        _ => None,
+    };
+    Ok((decision, rejection))
+}
+
+/// A user's usage this hour: endpoint → uses (HGETALL).
+pub async fn quota_usage(redis: &Redis, key: String) -> AppResult<HashMap<String, u64>> {
+    Ok(redis.conn().hgetall(key).await?)
+}
