@@ -54,6 +54,15 @@ impl Notification {
     }
 }
 
+/// Sends a live notification without failing the caller: the write that caused it has
+/// already succeeded, and a live notification is best effort by nature (nobody may be
+/// listening). A failure is logged.
+pub async fn notify(redis: &Redis, user_id: &str, kind: &str, data: serde_json::Value) {
+    if let Err(err) = publish(redis, user_id, &Notification::new(kind, data)).await {
+        tracing::warn!(error = %err, user_id, kind, "live notification not sent");
+    }
+}
+
 /// Publishes `notification` to `user_id`'s channel (SPUBLISH on a cluster, PUBLISH on
 /// one node). Returns how many subscriber connections received it (0 when nobody is
 /// listening: live notifications are not stored).

@@ -109,3 +109,49 @@ async fn the_stream_needs_a_session() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn following_and_commenting_notify_the_user_live() {
+    let app = spawn_app().await;
+    let author = app.user("famous").await;
+    let fan = app.user("fan").await;
+    let mut stream = open_stream(&app, &author.token).await.bytes_stream();
+    read_until(&mut stream, "event: ready").await;
+
+    let follow = app
+        .send_json(
+            reqwest::Method::PUT,
+            &format!("/v1/users/me/following/{}", author.id),
+            Some(&fan.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(follow.status(), 204);
+    let text = read_until(&mut stream, "new_follower").await;
+    assert!(
+        text.contains(&format!("\"follower_id\":\"{}\"", fan.id)),
+        "{text}"
+    );
+
+    let post: serde_json::Value = app
+        .post(
+            "/v1/posts",
+            Some(&author.token),
+            &json!({"title": "Hello", "content": "First post"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let post_id = post["id"].as_str().unwrap();
+    let comment = app
+        .post(
+            &format!("/v1/posts/{post_id}/comments"),
+            Some(&fan.token),
+            &json!({"content": "Nice"}),
+        )
+        .await;
+    assert_eq!(comment.status(), 201);
+    let text = read_until(&mut stream, "\"type\":\"comment\"").await;
+    assert!(text.contains(post_id), "{text}");
+}

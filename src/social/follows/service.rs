@@ -5,6 +5,7 @@
 use super::model::{FollowEntry, FollowPage};
 use super::repo::{self, Side};
 use crate::error::{AppError, AppResult};
+use crate::notifications;
 use crate::pagination::{self, ScoreCursor};
 use crate::redis::Redis;
 use crate::social::feeds::model::ActivityKind;
@@ -53,6 +54,8 @@ pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()>
     feeds::push_to_timelines(redis, &[user_id.to_string()], &recent).await?;
     if newly {
         feeds::record_activity(redis, user_id, ActivityKind::Follow, target, now).await?;
+        let data = serde_json::json!({"follower_id": user_id, "followed_at": time::rfc3339_from_ms(followed_at)});
+        notifications::notify(redis, target, "new_follower", data).await;
     }
     Ok(())
 }

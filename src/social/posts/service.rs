@@ -136,6 +136,16 @@ pub async fn comment(
         .await?
         .ok_or(AppError::NotFound("post"))?;
     feeds::record_activity(redis, author, ActivityKind::Comment, post_id, at_ms).await?;
+    if let Some(post_author) = repo::author_of(redis, post_id).await?
+        && post_author != author
+    {
+        let data = serde_json::json!({
+            "post_id": post_id,
+            "comment_id": comment.id,
+            "author_id": author,
+        });
+        crate::notifications::notify(redis, &post_author, "comment", data).await;
+    }
     Ok(comment)
 }
 
