@@ -63,6 +63,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::users::router())
         .merge(crate::sessions::router())
         .merge(crate::ops::router())
+        .merge(crate::products::router())
+        .merge(crate::carts::router())
+        .merge(crate::orders::router())
+        .merge(crate::locks::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by `agora openapi`.

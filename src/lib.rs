@@ -20,20 +20,31 @@
 //!   - [`users`]: hashes, unique username/e-mail claimed by one Lua script.
 //!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
 //!   - [`jobs`]: the e-mail list queue.
+//!   - [`products`]: product hashes, stock changed only by Lua scripts, unique SKU,
+//!     catalog and category sorted-set indexes.
+//!   - [`carts`]: a hash per user with a TTL refreshed by every write.
+//!   - [`orders`]: embedded line items, idempotent crash-safe checkout across slots,
+//!     lifecycle scripts, the `events:orders` stream.
+//!   - [`locks`]: SET NX PX with compare-and-act scripts and fencing tokens.
 //! - **Redis plumbing**: [`redis`] (standalone | cluster behind one type, the
 //!   dedicated-connection pool), [`redis::keys`] (every key name), [`redis::scripts`]
 //!   (the Lua registry; scripts live in `lua/`), [`redis::batch`] (multi-key batches
-//!   grouped by slot).
+//!   grouped by slot), [`pagination`] (cursor pages over sorted sets).
 //! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
-//!   [`workers`].
+//!   [`workers`] (the billing consumer group, the order sweeper).
 
 pub mod app;
+pub mod carts;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod jobs;
+pub mod locks;
 pub mod openapi;
 pub mod ops;
+pub mod orders;
+pub mod pagination;
+pub mod products;
 pub mod redis;
 pub mod seed;
 pub mod sessions;

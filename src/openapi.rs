@@ -24,7 +24,11 @@ use crate::extract::SESSION_COOKIE;
     tags(
         (name = "users", description = "Users as hashes (`user:{id}`), unique username/e-mail indexes claimed by one Lua script"),
         (name = "sessions", description = "Sessions as hashes with a sliding idle TTL and an absolute lifetime; a per-user index to list and revoke"),
-        (name = "ops", description = "Health, readiness, Prometheus metrics")
+        (name = "ops", description = "Health, readiness, Prometheus metrics"),
+        (name = "products", description = "Products as hashes (`product:{id}`); stock taken only by Lua scripts; unique SKU index; catalog and category sorted sets"),
+        (name = "carts", description = "Carts as hashes (`user:{id}:cart`, product → quantity) with a 7-day TTL refreshed on every write"),
+        (name = "orders", description = "Orders with embedded line items, idempotent crash-safe checkout, lifecycle scripts, the `events:orders` stream and its billing consumer group"),
+        (name = "locks", description = "SET NX PX locks with compare-and-act extend/release scripts and strictly increasing fencing tokens")
     )
 )]
 struct ApiDoc;

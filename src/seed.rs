@@ -37,6 +37,7 @@ struct SeedUser {
 pub struct SeedReport {
     pub users_created: usize,
     pub users_existing: usize,
+    pub products: crate::products::seed::Loaded,
 }
 
 /// Loads every seed file under `dir`.
@@ -88,5 +89,6 @@ pub async fn run(redis: &Redis, dir: &Path) -> anyhow::Result<SeedReport> {
             .await
             .map_err(|e| anyhow::anyhow!("reserving seeded ids: {e}"))?;
     }
+    report.products = crate::products::seed::load(redis, dir).await?;
     Ok(report)
 }

@@ -2,9 +2,12 @@
 //! `agora worker`.
 //!
 //! Each worker is a loop that takes one step at a time (so tests can drive a step
-//! directly) and stops when the shutdown future completes. The order-event consumer
-//! group and the e-mail queue worker register here as their areas land; until then the
-//! set is empty and `agora worker` only waits for its shutdown signal.
+//! directly) and stops when the shutdown future completes:
+//! - [`billing`]: the `billing-service` consumer group on `events:orders` (invoices);
+//! - [`sweeper`]: finishes or rolls back order operations a crash left unfinished.
+
+pub mod billing;
+pub mod sweeper;
 
 use std::future::Future;
 
@@ -12,17 +15,20 @@ use crate::redis::Redis;
 
 /// Names of the workers this build runs.
 pub fn names() -> Vec<&'static str> {
-    Vec::new()
+    vec![billing::NAME, sweeper::NAME]
 }
 
 /// Runs every worker until `shutdown` completes.
-pub async fn run(_redis: Redis, shutdown: impl Future<Output = ()>) {
-    let names = names();
-    if names.is_empty() {
-        tracing::info!("no background workers in this build yet");
-    } else {
-        tracing::info!(?names, "workers started");
-    }
-    shutdown.await;
+pub async fn run(redis: Redis, shutdown: impl Future<Output = ()>) {
+    tracing::info!(names = ?names(), "workers started");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::join!(
+        billing::run(redis.clone(), stopped.clone()),
+        sweeper::run(redis.clone(), stopped),
+        async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        },
+    );
     tracing::info!("workers stopped");
 }
