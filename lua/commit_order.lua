@@ -16,7 +16,7 @@ if order[1] ~= 'reserving' or order[2] ~= ARGV[1] then
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', 'pending', 'items', ARGV[2], 'total_cents', ARGV[3],
-  'created_at', ARGV[4], 'updated_at', ARGV[4], 'last_event', 'order.created')
+  'created_at', ARGV[4], 'last_event', 'order.created')
 redis.call('HDEL', KEYS[1], 'lease_token')
 redis.call('PERSIST', KEYS[1])
 return 1

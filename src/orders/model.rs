@@ -97,6 +97,7 @@ pub struct Order {
     pub total_cents: i64,
     /// RFC 3339 UTC.
     pub created_at: String,
+    /// RFC 3339 UTC; absent until the first status change.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

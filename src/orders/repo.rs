@@ -9,7 +9,7 @@
 //! | `orders:inflight` | sorted set | order id → Unix ms after which the sweeper finishes or rolls back the operation under way |
 //! | `user:{id}:orders` | sorted set | the user's order ids, scored by the numeric id (newest = highest) |
 //! | `idem:{user}:{key}` | hash, 24 h TTL | one `Idempotency-Key`: fingerprint, order id, state |
-//! | `notifications:user:{id}` | shard channel | live order status changes (SPUBLISH) |
+//! | `notifications:user:{id}` | channel | live order status changes (PUBLISH; SPUBLISH on a cluster) |
 //!
 //! Order hashes are kept when their user is deleted (accounting); only the user's
 //! index of them goes with the user.
@@ -385,11 +385,18 @@ pub async fn transition(
     })
 }
 
-/// Publishes a live notification to the user's shard channel (SPUBLISH: on a cluster
-/// it goes only to the shard owning the channel's slot, not to every node as PUBLISH
-/// would). Fire and forget: nobody listening is fine.
+/// Publishes a live notification to the user's channel. On a cluster it is a shard
+/// channel (SPUBLISH, routed by the channel's `{user}` hash tag to one shard, where
+/// PUBLISH would be broadcast to every node); subscribers use SSUBSCRIBE there (RESP3).
+/// On a single node it is PUBLISH, for plain SUBSCRIBE. Fire and forget: nobody
+/// listening is fine; what must not be lost goes to the stream.
 pub async fn notify(redis: &Redis, user_id: &str, payload: &str) -> redis::RedisResult<()> {
-    let _: i64 = redis::cmd("SPUBLISH")
+    let command = if redis.is_cluster() {
+        "SPUBLISH"
+    } else {
+        "PUBLISH"
+    };
+    let _: i64 = redis::cmd(command)
         .arg(redis.keys.user_notifications(user_id))
         .arg(payload)
         .query_async(&mut redis.conn())

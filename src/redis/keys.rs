@@ -160,8 +160,9 @@ impl Keys {
         self.key(format_args!("events:orders:dead"))
     }
 
-    /// Pub/sub shard channel: live notifications for one user (SPUBLISH/SSUBSCRIBE; its
-    /// hash tag puts it on the user's shard of a cluster).
+    /// Pub/sub channel: live notifications for one user. PUBLISH/SUBSCRIBE on one node;
+    /// on a cluster a shard channel (SPUBLISH/SSUBSCRIBE) whose hash tag puts it on the
+    /// user's shard.
     pub fn user_notifications(&self, user_id: &str) -> String {
         self.key(format_args!("notifications:user:{{{user_id}}}"))
     }

@@ -1,0 +1,177 @@
+//! Helpers shared by the commerce tests: products, orders, stock, the billing consumer.
+
+use agora::workers::billing::{BillingConfig, BillingConsumer, StepReport};
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+/// Creates a product as `admin` and returns its id.
+pub async fn product(app: &TestApp, admin: &str, sku: &str, price_cents: i64, stock: i64) -> String {
+    product_in(app, admin, sku, "test", price_cents, stock).await
+}
+
+/// Creates a product in `category` as `admin` and returns its id.
+pub async fn product_in(
+    app: &TestApp,
+    admin: &str,
+    sku: &str,
+    category: &str,
+    price_cents: i64,
+    stock: i64,
+) -> String {
+    let response = app
+        .post(
+            "/v1/products",
+            Some(admin),
+            &json!({
+                "name": format!("Product {sku}"),
+                "price_cents": price_cents,
+                "stock": stock,
+                "category": category,
+                "sku": sku,
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "creating product {sku}");
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_string()
+}
+
+/// `POST /v1/orders` with an `Idempotency-Key`.
+pub async fn order(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/v1/orders"))
+        .bearer_auth(token)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `{"items": [{product_id, quantity}, ...]}`.
+pub fn items(lines: &[(&str, i64)]) -> Value {
+    json!({
+        "items": lines
+            .iter()
+            .map(|(id, quantity)| json!({"product_id": id, "quantity": quantity}))
+            .collect::<Vec<_>>()
+    })
+}
+
+/// The stock in Redis.
+pub async fn stock(app: &TestApp, product_id: &str) -> i64 {
+    app.conn()
+        .hget(app.redis.keys.product(product_id), "stock")
+        .await
+        .unwrap()
+}
+
+/// Order id → units held, from the product's reservations hash.
+pub async fn reservations(app: &TestApp, product_id: &str) -> std::collections::HashMap<String, i64> {
+    app.conn()
+        .hgetall(app.redis.keys.product_reservations(product_id))
+        .await
+        .unwrap()
+}
+
+/// Entries of `events:orders` as field maps.
+pub async fn events(app: &TestApp) -> Vec<std::collections::HashMap<String, String>> {
+    let reply: redis::streams::StreamRangeReply = app
+        .conn()
+        .xrange_all(app.redis.keys.order_events())
+        .await
+        .unwrap();
+    reply
+        .ids
+        .into_iter()
+        .map(|entry| {
+            entry
+                .map
+                .into_iter()
+                .map(|(k, v)| (k, redis::from_redis_value(v).unwrap()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Members of `orders:inflight`.
+pub async fn inflight(app: &TestApp) -> Vec<String> {
+    app.conn()
+        .zrange(app.redis.keys.orders_inflight(), 0, -1)
+        .await
+        .unwrap()
+}
+
+/// A billing consumer for tests: no blocking, quick reclaim, three deliveries.
+pub fn billing(app: &TestApp, name: &str) -> BillingConsumer {
+    let mut config = BillingConfig::new(name);
+    config.block_ms = 0;
+    config.claim_min_idle_ms = 0;
+    config.max_deliveries = 3;
+    BillingConsumer::new(app.redis.clone(), config)
+}
+
+/// Steps `consumer` until a step finds nothing; returns the sum of the reports.
+pub async fn drain(consumer: &mut BillingConsumer) -> StepReport {
+    let mut total = StepReport::default();
+    for _ in 0..50 {
+        let report = consumer.step().await.unwrap();
+        if report.is_idle() {
+            return total;
+        }
+        total.reclaimed += report.reclaimed;
+        total.read += report.read;
+        total.acked += report.acked;
+        total.invoices_written += report.invoices_written;
+        total.failed += report.failed;
+        total.dead_lettered += report.dead_lettered;
+    }
+    panic!("billing never went idle: {total:?}");
+}
+
+/// Subscribes to a notification channel the way the topology wants it (SUBSCRIBE on
+/// one node; SSUBSCRIBE over RESP3 on a cluster) and forwards each payload.
+pub async fn subscribe(app: &TestApp, channel: &str) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    use futures::StreamExt;
+    let (forward, received) = tokio::sync::mpsc::unbounded_channel();
+    match app.redis.topology().clone() {
+        agora::redis::Topology::Standalone(url) => {
+            let mut pubsub = redis::Client::open(url).unwrap().get_async_pubsub().await.unwrap();
+            pubsub.subscribe(channel).await.unwrap();
+            tokio::spawn(async move {
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    if forward.send(message.get_payload::<String>().unwrap()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        agora::redis::Topology::Cluster(urls) => {
+            let (pushes, mut pushed) = tokio::sync::mpsc::unbounded_channel::<redis::PushInfo>();
+            let client = redis::cluster::ClusterClientBuilder::new(urls)
+                .use_protocol(redis::ProtocolVersion::RESP3)
+                .push_sender(pushes)
+                .build()
+                .unwrap();
+            let mut conn = client.get_async_connection().await.unwrap();
+            conn.ssubscribe(channel).await.unwrap();
+            tokio::spawn(async move {
+                let _subscribed = conn;
+                while let Some(push) = pushed.recv().await {
+                    if push.kind == redis::PushKind::SMessage
+                        && let Some(payload) = push.data.get(1)
+                    {
+                        let payload: String = redis::from_redis_value(payload.clone()).unwrap();
+                        if forward.send(payload).is_err() {
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    }
+    received
+}
