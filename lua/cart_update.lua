@@ -29,7 +29,11 @@ else
   if target > tonumber(ARGV[5]) then
     return -2
   end
-  redis.call('HSET', KEYS[1], ARGV[2], target)
+  if ARGV[1] == 'add' then
+    target = redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
+  else
+    redis.call('HSET', KEYS[1], ARGV[2], target)
+  end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[6])

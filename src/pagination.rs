@@ -22,7 +22,8 @@ pub const DEFAULT_LIMIT: usize = 20;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 100 (default 20).
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
     /// `next_cursor` of the previous page; absent for the first page.
     pub cursor: Option<String>,
 }
@@ -38,9 +39,11 @@ pub struct Page {
 impl PageQuery {
     /// Validates `limit` and `cursor` (422 naming the field).
     pub fn page(&self) -> AppResult<Page> {
-        let limit = match self.limit {
+        // Parsed here, not by serde: axum's own query rejection is plain text, and a bad
+        // limit deserves a 422 problem naming the field.
+        let limit = match self.limit.as_deref().map(str::parse::<usize>) {
             None => DEFAULT_LIMIT,
-            Some(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as usize,
+            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
             Some(_) => {
                 return Err(AppError::invalid(
                     "limit",
@@ -99,9 +102,9 @@ impl Page {
 mod tests {
     use super::*;
 
-    fn query(limit: Option<i64>, cursor: Option<&str>) -> PageQuery {
+    fn query(limit: Option<&str>, cursor: Option<&str>) -> PageQuery {
         PageQuery {
-            limit,
+            limit: limit.map(String::from),
             cursor: cursor.map(String::from),
         }
     }
@@ -116,11 +119,12 @@ mod tests {
             }
         );
         assert_eq!(
-            query(Some(5), Some("1007")).page().unwrap().after,
+            query(Some("5"), Some("1007")).page().unwrap().after,
             Some(1007)
         );
-        assert!(query(Some(0), None).page().is_err());
-        assert!(query(Some(101), None).page().is_err());
+        assert!(query(Some("0"), None).page().is_err());
+        assert!(query(Some("101"), None).page().is_err());
+        assert!(query(Some("ten"), None).page().is_err());
         assert!(query(None, Some("abc")).page().is_err());
     }
 

@@ -42,8 +42,8 @@ pub async fn get_cart(
 /// Adds `quantity` units of a product (HINCRBY) and refreshes the cart's 7-day TTL in
 /// the same script. 404 for an unknown product; 422 past 50 products or 10,000 units.
 ///
-/// Redis: `EXISTS product:{id}`; `EVALSHA cart_update` (HGET, HLEN, HSET, PEXPIRE on
-/// `user:{id}:cart`); then the cart view's reads.
+/// Redis: `EXISTS product:{id}`; `EVALSHA cart_update` (HGET, HLEN, HINCRBY, PEXPIRE
+/// on `user:{id}:cart`); then the cart view's reads.
 #[utoipa::path(post, path = "/v1/users/{id}/cart/items", tag = "carts",
     params(("id" = String, Path, description = "User id, or `me`")),
     request_body = AddItem,

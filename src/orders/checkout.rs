@@ -231,7 +231,8 @@ async fn attempt(
         .fold(0i64, i64::saturating_add);
     let created_at = time::rfc3339(time::now());
     if !repo::commit(redis, order_id, &token, &items, total_cents, &created_at).await? {
-        // Taken over (our lease ran out) or rolled back by the sweeper meanwhile.
+        // Our lease ran out and someone acted on the checkout meanwhile.
+        lost_lease(redis, order_id, &lines).await?;
         return Ok(Attempt::Wait);
     }
 
@@ -298,6 +299,23 @@ async fn roll_back(redis: &Redis, order_id: &str, token: &str) -> AppResult<()> 
         give_back(redis, order_id, &lines, &user_id, &idempotency_key).await?;
     }
     Ok(())
+}
+
+/// After a commit refused because the lease was lost: if a retry took the checkout
+/// over (or committed it) our reservations are its reservations and stay; if the
+/// sweeper rolled it back, a line we reserved after its release pass would be held by a
+/// dead order, so finish the rollback here (every step is idempotent).
+async fn lost_lease(redis: &Redis, order_id: &str, lines: &[Line]) -> AppResult<()> {
+    let now_ms = time::unix_ms(time::now());
+    match repo::abort_checkout(redis, order_id, None, now_ms).await? {
+        Abort::Aborting {
+            lines: stored,
+            user_id,
+            idempotency_key,
+        } => give_back(redis, order_id, &stored, &user_id, &idempotency_key).await,
+        Abort::Gone => give_back(redis, order_id, lines, "", "").await,
+        Abort::Busy | Abort::Committed => Ok(()),
+    }
 }
 
 /// The rest of a rollback once the order is `aborting`: every line's stock back

@@ -241,6 +241,23 @@ pub async fn dead_letter(
     Ok(())
 }
 
+/// Deletes the group's consumers that hold no pending entries and have been idle for
+/// `idle_ms`, except `keep` (`forget_idle_consumers.lua`, atomic). Returns how many.
+pub async fn forget_idle_consumers(
+    redis: &Redis,
+    group: &str,
+    idle_ms: usize,
+    keep: &str,
+) -> redis::RedisResult<usize> {
+    scripts::FORGET_IDLE_CONSUMERS
+        .key(redis.keys.order_events())
+        .arg(group)
+        .arg(idle_ms)
+        .arg(keep)
+        .invoke_async(&mut redis.conn())
+        .await
+}
+
 /// How many entries the group has delivered but not acknowledged (XPENDING summary).
 pub async fn pending_count(redis: &Redis, group: &str) -> redis::RedisResult<usize> {
     let reply: StreamPendingReply = redis

@@ -1,7 +1,7 @@
 //! Demo products for `agora seed` (`migrations-free-seed/products.json`).
 //!
-//! Idempotent like the users' seed: a product whose id already exists is left exactly
-//! as it is (its stock may have moved since), so seeding twice changes nothing.
+//! Idempotent like the users' seed: a product whose id or SKU already exists is left
+//! exactly as it is (its stock may have moved since), so seeding twice changes nothing.
 
 use std::path::Path;
 
@@ -61,7 +61,7 @@ pub async fn load(redis: &Redis, dir: &Path) -> anyhow::Result<Loaded> {
             .map_err(|e| anyhow::anyhow!("{}: product {}: {e:?}", path.display(), product.id))?;
         let id = product.id.to_string();
         let exists: bool = redis.conn().exists(redis.keys.product(&id)).await?;
-        if exists {
+        if exists || repo::find_by_sku(redis, &input.sku).await?.is_some() {
             loaded.existing += 1;
             continue;
         }

@@ -44,3 +44,4 @@ script!(WRITE_INVOICE, "write_invoice.lua");
 script!(ACQUIRE_LOCK, "acquire_lock.lua");
 script!(EXTEND_LOCK, "extend_lock.lua");
 script!(RELEASE_LOCK, "release_lock.lua");
+script!(FORGET_IDLE_CONSUMERS, "forget_idle_consumers.lua");

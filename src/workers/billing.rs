@@ -11,7 +11,9 @@
 //! 4. an entry that fails is left pending and retried after `claim_min_idle_ms`; once
 //!    it has been delivered `max_deliveries` times it is **dead-lettered**: copied to
 //!    `events:orders:dead` with the error, then acknowledged. A malformed entry (no
-//!    order id) can never succeed and is dead-lettered at once.
+//!    order id) can never succeed and is dead-lettered at once;
+//! 5. every ten minutes, removes consumers of dead processes from the group (nothing
+//!    pending, idle for an hour), so restarts do not pile up consumer names.
 //!
 //! [`BillingConsumer::step`] is public so tests drive the consumer one step at a time.
 
@@ -27,6 +29,8 @@ use crate::{time, validate};
 pub const GROUP: &str = "billing-service";
 /// The worker's name in logs and `workers::names()`.
 pub const NAME: &str = "billing";
+/// How often a consumer looks for idle consumers of dead processes to remove.
+const FORGET_CONSUMERS_EVERY: Duration = Duration::from_secs(600);
 
 /// How a billing consumer behaves.
 #[derive(Debug, Clone)]
@@ -41,6 +45,8 @@ pub struct BillingConfig {
     pub claim_min_idle_ms: usize,
     /// Deliveries after which a failing entry is dead-lettered.
     pub max_deliveries: usize,
+    /// Consumers idle this long with nothing pending are removed from the group.
+    pub forget_consumers_idle_ms: usize,
 }
 
 impl BillingConfig {
@@ -52,6 +58,7 @@ impl BillingConfig {
             block_ms: 2_000,
             claim_min_idle_ms: 60_000,
             max_deliveries: 5,
+            forget_consumers_idle_ms: 3_600_000,
         }
     }
 
@@ -77,6 +84,8 @@ pub struct StepReport {
     pub failed: usize,
     /// Entries moved to `events:orders:dead`.
     pub dead_lettered: usize,
+    /// Idle consumers (of dead processes) removed from the group.
+    pub consumers_forgotten: usize,
 }
 
 impl StepReport {
@@ -95,6 +104,8 @@ pub struct BillingConsumer {
     /// The dedicated connection for XREADGROUP BLOCK, opened on first use.
     conn: Option<DedicatedConn>,
     group_ready: bool,
+    /// When idle consumers were last looked for.
+    last_forget: Option<tokio::time::Instant>,
 }
 
 /// What processing one entry came to.
@@ -112,6 +123,7 @@ impl BillingConsumer {
             claim_cursor: "0-0".into(),
             conn: None,
             group_ready: false,
+            last_forget: None,
         }
     }
 
@@ -187,6 +199,20 @@ impl BillingConsumer {
             }
         }
         events::ack(&self.redis, GROUP, &finished).await?;
+
+        if self
+            .last_forget
+            .is_none_or(|at| at.elapsed() >= FORGET_CONSUMERS_EVERY)
+        {
+            report.consumers_forgotten = events::forget_idle_consumers(
+                &self.redis,
+                GROUP,
+                self.config.forget_consumers_idle_ms,
+                &self.config.consumer,
+            )
+            .await?;
+            self.last_forget = Some(tokio::time::Instant::now());
+        }
         Ok(report)
     }
 

@@ -20,7 +20,12 @@ async fn orders(app: &TestApp, n: usize) -> (Vec<String>, String, String) {
     for i in 0..n {
         let response = order(app, &buyer.token, &format!("bill-{i}"), &items(&[(&id, 1)])).await;
         assert_eq!(response.status(), 201);
-        ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+        ids.push(
+            response.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     (ids, admin.token, buyer.token)
 }
@@ -48,9 +53,23 @@ async fn billing_writes_exactly_one_invoice_per_order_however_often_its_events_a
     let app = spawn_app().await;
     let (ids, admin, buyer) = orders(&app, 5).await;
     let invoice_path = format!("/v1/orders/{}/invoice", ids[0]);
-    assert_eq!(app.get(&invoice_path, Some(&buyer)).await.status(), 404, "no invoice before billing ran");
-    app.patch(&format!("/v1/orders/{}", ids[0]), Some(&admin), &json!({"status": "paid"})).await;
-    app.post(&format!("/v1/orders/{}/cancel", ids[1]), Some(&buyer), &json!({})).await;
+    assert_eq!(
+        app.get(&invoice_path, Some(&buyer)).await.status(),
+        404,
+        "no invoice before billing ran"
+    );
+    app.patch(
+        &format!("/v1/orders/{}", ids[0]),
+        Some(&admin),
+        &json!({"status": "paid"}),
+    )
+    .await;
+    app.post(
+        &format!("/v1/orders/{}/cancel", ids[1]),
+        Some(&buyer),
+        &json!({}),
+    )
+    .await;
     let mut consumer = billing(&app, "billing-a");
 
     let report = drain(&mut consumer).await;
@@ -60,7 +79,12 @@ async fn billing_writes_exactly_one_invoice_per_order_however_often_its_events_a
     assert_eq!(report.invoices_written, 5);
     assert_eq!(invoice_keys(&app).await.len(), 5);
     assert_eq!(events::pending_count(&app.redis, GROUP).await.unwrap(), 0);
-    let paid: Value = app.get(&invoice_path, Some(&buyer)).await.json().await.unwrap();
+    let paid: Value = app
+        .get(&invoice_path, Some(&buyer))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(paid["status"], "paid");
     assert_eq!(paid["order_id"], ids[0].as_str());
     assert_eq!(paid["total_cents"], 1250);
@@ -126,12 +150,30 @@ async fn entries_a_dead_consumer_held_are_reclaimed_by_another_and_invoiced_once
     patient.claim_min_idle_ms = 60_000;
     let mut not_yet = agora::workers::billing::BillingConsumer::new(app.redis.clone(), patient);
     let early = not_yet.step().await.unwrap();
-    assert_eq!(early.reclaimed, 0, "entries are not taken from a consumer that may be alive");
+    assert_eq!(
+        early.reclaimed, 0,
+        "entries are not taken from a consumer that may be alive"
+    );
 
     let report = survivor.step().await.unwrap();
 
     assert_eq!(report.reclaimed, 3);
     assert_eq!(report.invoices_written, 3);
+    assert_eq!(
+        report.consumers_forgotten, 1,
+        "the dead consumer leaves the group"
+    );
+    let consumers: redis::streams::StreamInfoConsumersReply = app
+        .conn()
+        .xinfo_consumers(app.redis.keys.order_events(), GROUP)
+        .await
+        .unwrap();
+    let names: Vec<_> = consumers
+        .consumers
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, vec!["survivor"]);
     assert_eq!(events::pending_count(&app.redis, GROUP).await.unwrap(), 0);
     for id in &ids {
         let invoice = app.hgetall(&app.redis.keys.invoice(id)).await;
@@ -163,12 +205,19 @@ async fn an_entry_that_keeps_failing_goes_to_the_dead_letter_stream() {
 
     let first = consumer.step().await.unwrap();
     assert_eq!(first.read, 2);
-    assert_eq!(first.dead_lettered, 1, "a malformed order id can never succeed");
+    assert_eq!(
+        first.dead_lettered, 1,
+        "a malformed order id can never succeed"
+    );
     assert_eq!(first.failed, 1);
     let second = consumer.step().await.unwrap();
     assert_eq!((second.reclaimed, second.failed), (1, 1));
     let third = consumer.step().await.unwrap();
-    assert_eq!((third.reclaimed, third.dead_lettered), (1, 1), "the third delivery fails for good");
+    assert_eq!(
+        (third.reclaimed, third.dead_lettered),
+        (1, 1),
+        "the third delivery fails for good"
+    );
 
     assert_eq!(events::pending_count(&app.redis, GROUP).await.unwrap(), 0);
     let dead: redis::streams::StreamRangeReply = app
@@ -200,7 +249,12 @@ async fn the_workers_invoice_in_the_background_and_stop_cleanly_on_shutdown() {
 
     let mut invoiced = false;
     for _ in 0..100 {
-        if app.get(&format!("/v1/orders/{}/invoice", ids[0]), Some(&buyer)).await.status() == 200 {
+        if app
+            .get(&format!("/v1/orders/{}/invoice", ids[0]), Some(&buyer))
+            .await
+            .status()
+            == 200
+        {
             invoiced = true;
             break;
         }

@@ -17,14 +17,26 @@ async fn adding_to_the_cart_increments_the_line_and_prices_every_line_in_cents()
     let tea = product(&app, &admin.token, "TEA-1", 450, 10).await;
     let mug = product(&app, &admin.token, "MUG-1", 1299, 10).await;
 
-    app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": tea, "quantity": 2}))
-        .await;
+    app.post(
+        "/v1/users/me/cart/items",
+        Some(&user.token),
+        &json!({"product_id": tea, "quantity": 2}),
+    )
+    .await;
     let response = app
-        .post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": tea, "quantity": 1}))
+        .post(
+            "/v1/users/me/cart/items",
+            Some(&user.token),
+            &json!({"product_id": tea, "quantity": 1}),
+        )
         .await;
     assert_eq!(response.status(), 200);
-    app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": mug, "quantity": 1}))
-        .await;
+    app.post(
+        "/v1/users/me/cart/items",
+        Some(&user.token),
+        &json!({"product_id": mug, "quantity": 1}),
+    )
+    .await;
     let cart: Value = app
         .get("/v1/users/me/cart", Some(&user.token))
         .await
@@ -34,7 +46,10 @@ async fn adding_to_the_cart_increments_the_line_and_prices_every_line_in_cents()
 
     let items = cart["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    let line = items.iter().find(|i| i["product_id"] == tea.as_str()).unwrap();
+    let line = items
+        .iter()
+        .find(|i| i["product_id"] == tea.as_str())
+        .unwrap();
     assert_eq!(line["quantity"], 3);
     assert_eq!(line["price_cents"], 450);
     assert_eq!(line["line_total_cents"], 1350);
@@ -43,7 +58,10 @@ async fn adding_to_the_cart_increments_the_line_and_prices_every_line_in_cents()
     assert_eq!(cart["total_cents"], 1350 + 1299);
     assert!(cart["expires_at"].is_string());
 
-    let key = app.redis.keys.user_part(&user.id, agora::redis::keys::UserPart::Cart);
+    let key = app
+        .redis
+        .keys
+        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
     let stored: std::collections::HashMap<String, i64> = app.conn().hgetall(&key).await.unwrap();
     assert_eq!(stored[&tea], 3);
     let pttl: i64 = app.conn().pttl(&key).await.unwrap();
@@ -56,9 +74,16 @@ async fn every_cart_write_refreshes_the_seven_day_ttl() {
     let admin = app.admin("ttladmin").await;
     let user = app.user("ttluser").await;
     let id = product(&app, &admin.token, "TTL-1", 100, 5).await;
-    let key = app.redis.keys.user_part(&user.id, agora::redis::keys::UserPart::Cart);
-    app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": id, "quantity": 1}))
-        .await;
+    let key = app
+        .redis
+        .keys
+        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
+    app.post(
+        "/v1/users/me/cart/items",
+        Some(&user.token),
+        &json!({"product_id": id, "quantity": 1}),
+    )
+    .await;
 
     for write in 0..2 {
         let _: bool = app.conn().pexpire(&key, 5_000).await.unwrap();
@@ -71,8 +96,12 @@ async fn every_cart_write_refreshes_the_seven_day_ttl() {
             )
             .await
         } else {
-            app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": id, "quantity": 1}))
-                .await
+            app.post(
+                "/v1/users/me/cart/items",
+                Some(&user.token),
+                &json!({"product_id": id, "quantity": 1}),
+            )
+            .await
         };
         assert_eq!(response.status(), 200);
         let pttl: i64 = app.conn().pttl(&key).await.unwrap();
@@ -90,10 +119,17 @@ async fn setting_zero_removes_a_line_and_deleting_clears_the_cart() {
     let a = product(&app, &admin.token, "RM-A", 100, 5).await;
     let b = product(&app, &admin.token, "RM-B", 200, 5).await;
     for id in [&a, &b] {
-        app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": id, "quantity": 2}))
-            .await;
+        app.post(
+            "/v1/users/me/cart/items",
+            Some(&user.token),
+            &json!({"product_id": id, "quantity": 2}),
+        )
+        .await;
     }
-    let key = app.redis.keys.user_part(&user.id, agora::redis::keys::UserPart::Cart);
+    let key = app
+        .redis
+        .keys
+        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
 
     let set_zero = app
         .send_json(
@@ -107,20 +143,41 @@ async fn setting_zero_removes_a_line_and_deleting_clears_the_cart() {
     assert_eq!(cart["items"].as_array().unwrap().len(), 1);
     assert_eq!(cart["total_cents"], 400);
 
-    let removed = app.delete(&format!("/v1/users/me/cart/items/{b}"), Some(&user.token)).await;
+    let removed = app
+        .delete(&format!("/v1/users/me/cart/items/{b}"), Some(&user.token))
+        .await;
     assert_eq!(removed.status(), 204);
     let exists: bool = app.conn().exists(&key).await.unwrap();
     assert!(!exists, "an empty cart is no key at all");
-    let again = app.delete(&format!("/v1/users/me/cart/items/{b}"), Some(&user.token)).await;
+    let again = app
+        .delete(&format!("/v1/users/me/cart/items/{b}"), Some(&user.token))
+        .await;
     assert_eq!(again.status(), 204, "removing is idempotent");
 
-    app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": a, "quantity": 1}))
-        .await;
-    assert_eq!(app.delete("/v1/users/me/cart", Some(&user.token)).await.status(), 204);
+    app.post(
+        "/v1/users/me/cart/items",
+        Some(&user.token),
+        &json!({"product_id": a, "quantity": 1}),
+    )
+    .await;
+    assert_eq!(
+        app.delete("/v1/users/me/cart", Some(&user.token))
+            .await
+            .status(),
+        204
+    );
     let exists: bool = app.conn().exists(&key).await.unwrap();
     assert!(!exists);
-    let empty: Value = app.get("/v1/users/me/cart", Some(&user.token)).await.json().await.unwrap();
-    assert_eq!(empty, json!({"items": [], "total_cents": 0, "expires_at": null}));
+    let empty: Value = app
+        .get("/v1/users/me/cart", Some(&user.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        empty,
+        json!({"items": [], "total_cents": 0, "expires_at": null})
+    );
 }
 
 #[tokio::test]
@@ -131,8 +188,12 @@ async fn a_product_that_no_longer_exists_shows_as_unavailable_not_as_an_error() 
     let kept = product(&app, &admin.token, "KEPT-1", 300, 5).await;
     let gone = product(&app, &admin.token, "GONE-2", 700, 5).await;
     for id in [&kept, &gone] {
-        app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": id, "quantity": 1}))
-            .await;
+        app.post(
+            "/v1/users/me/cart/items",
+            Some(&user.token),
+            &json!({"product_id": id, "quantity": 1}),
+        )
+        .await;
     }
     let _: u64 = app.conn().del(app.redis.keys.product(&gone)).await.unwrap();
 
@@ -163,27 +224,88 @@ async fn cart_requests_are_checked_before_anything_is_written() {
     let add = |quantity: Value| json!({"product_id": id, "quantity": quantity});
 
     problem(app.get("/v1/users/me/cart", None).await, 401).await;
-    problem(app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": "31337", "quantity": 1})).await, 404).await;
-    problem(app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(0))).await, 422).await;
-    problem(app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(10_001))).await, 422).await;
-    problem(app.post("/v1/users/me/cart/items", Some(&user.token), &json!({"product_id": "a:b", "quantity": 1})).await, 422).await;
-    problem(app.get(&format!("/v1/users/{}/cart", other.id), Some(&user.token)).await, 403).await;
-    problem(app.get("/v1/users/x%7By%7D/cart", Some(&admin.token)).await, 422).await;
-    let cart_key = app.redis.keys.user_part(&user.id, agora::redis::keys::UserPart::Cart);
+    problem(
+        app.post(
+            "/v1/users/me/cart/items",
+            Some(&user.token),
+            &json!({"product_id": "31337", "quantity": 1}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    problem(
+        app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(0)))
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.post(
+            "/v1/users/me/cart/items",
+            Some(&user.token),
+            &add(json!(10_001)),
+        )
+        .await,
+        422,
+    )
+    .await;
+    problem(
+        app.post(
+            "/v1/users/me/cart/items",
+            Some(&user.token),
+            &json!({"product_id": "a:b", "quantity": 1}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    problem(
+        app.get(&format!("/v1/users/{}/cart", other.id), Some(&user.token))
+            .await,
+        403,
+    )
+    .await;
+    problem(
+        app.get("/v1/users/x%7By%7D/cart", Some(&admin.token)).await,
+        422,
+    )
+    .await;
+    let cart_key = app
+        .redis
+        .keys
+        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
     let exists: bool = app.conn().exists(&cart_key).await.unwrap();
     assert!(!exists, "refused writes leave no cart");
 
-    app.post("/v1/users/me/cart/items", Some(&other.token), &add(json!(2))).await;
-    let seen_by_admin = app.get(&format!("/v1/users/{}/cart", other.id), Some(&admin.token)).await;
+    app.post(
+        "/v1/users/me/cart/items",
+        Some(&other.token),
+        &add(json!(2)),
+    )
+    .await;
+    let seen_by_admin = app
+        .get(&format!("/v1/users/{}/cart", other.id), Some(&admin.token))
+        .await;
     assert_eq!(seen_by_admin.status(), 200);
-    assert_eq!(seen_by_admin.json::<Value>().await.unwrap()["total_cents"], 200);
+    assert_eq!(
+        seen_by_admin.json::<Value>().await.unwrap()["total_cents"],
+        200
+    );
 
     // A full cart (50 products) refuses a 51st product, but still takes more of one it has.
     let full: Vec<(String, i64)> = (0..50).map(|i| (format!("filler{i}"), 1)).collect();
     let _: () = app.conn().hset_multiple(&cart_key, &full).await.unwrap();
-    let answer = problem(app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(1))).await, 422).await;
+    let answer = problem(
+        app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(1)))
+            .await,
+        422,
+    )
+    .await;
     assert!(answer["errors"]["product_id"].is_string());
     let _: u64 = app.conn().hdel(&cart_key, "filler0").await.unwrap();
-    let accepted = app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(1))).await;
+    let accepted = app
+        .post("/v1/users/me/cart/items", Some(&user.token), &add(json!(1)))
+        .await;
     assert_eq!(accepted.status(), 200);
 }

@@ -7,7 +7,13 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 
 /// Creates a product as `admin` and returns its id.
-pub async fn product(app: &TestApp, admin: &str, sku: &str, price_cents: i64, stock: i64) -> String {
+pub async fn product(
+    app: &TestApp,
+    admin: &str,
+    sku: &str,
+    price_cents: i64,
+    stock: i64,
+) -> String {
     product_in(app, admin, sku, "test", price_cents, stock).await
 }
 
@@ -69,7 +75,10 @@ pub async fn stock(app: &TestApp, product_id: &str) -> i64 {
 }
 
 /// Order id → units held, from the product's reservations hash.
-pub async fn reservations(app: &TestApp, product_id: &str) -> std::collections::HashMap<String, i64> {
+pub async fn reservations(
+    app: &TestApp,
+    product_id: &str,
+) -> std::collections::HashMap<String, i64> {
     app.conn()
         .hgetall(app.redis.keys.product_reservations(product_id))
         .await
@@ -110,6 +119,7 @@ pub fn billing(app: &TestApp, name: &str) -> BillingConsumer {
     config.block_ms = 0;
     config.claim_min_idle_ms = 0;
     config.max_deliveries = 3;
+    config.forget_consumers_idle_ms = 0;
     BillingConsumer::new(app.redis.clone(), config)
 }
 
@@ -127,23 +137,34 @@ pub async fn drain(consumer: &mut BillingConsumer) -> StepReport {
         total.invoices_written += report.invoices_written;
         total.failed += report.failed;
         total.dead_lettered += report.dead_lettered;
+        total.consumers_forgotten += report.consumers_forgotten;
     }
     panic!("billing never went idle: {total:?}");
 }
 
 /// Subscribes to a notification channel the way the topology wants it (SUBSCRIBE on
 /// one node; SSUBSCRIBE over RESP3 on a cluster) and forwards each payload.
-pub async fn subscribe(app: &TestApp, channel: &str) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+pub async fn subscribe(
+    app: &TestApp,
+    channel: &str,
+) -> tokio::sync::mpsc::UnboundedReceiver<String> {
     use futures::StreamExt;
     let (forward, received) = tokio::sync::mpsc::unbounded_channel();
     match app.redis.topology().clone() {
         agora::redis::Topology::Standalone(url) => {
-            let mut pubsub = redis::Client::open(url).unwrap().get_async_pubsub().await.unwrap();
+            let mut pubsub = redis::Client::open(url)
+                .unwrap()
+                .get_async_pubsub()
+                .await
+                .unwrap();
             pubsub.subscribe(channel).await.unwrap();
             tokio::spawn(async move {
                 let mut messages = pubsub.into_on_message();
                 while let Some(message) = messages.next().await {
-                    if forward.send(message.get_payload::<String>().unwrap()).is_err() {
+                    if forward
+                        .send(message.get_payload::<String>().unwrap())
+                        .is_err()
+                    {
                         break;
                     }
                 }

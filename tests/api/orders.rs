@@ -57,7 +57,10 @@ async fn checking_out_items_takes_the_stock_and_embeds_a_snapshot_of_them() {
     assert_eq!(snapshot, created["items"]);
     let ttl: i64 = app.conn().ttl(keys.order(&id)).await.unwrap();
     assert_eq!(ttl, -1, "a committed order is durable");
-    assert_eq!(reservations(&app, &pen).await, HashMap::from([(id.clone(), 4)]));
+    assert_eq!(
+        reservations(&app, &pen).await,
+        HashMap::from([(id.clone(), 4)])
+    );
     let mine: Vec<String> = app
         .conn()
         .zrange(keys.user_part(&buyer.id, UserPart::Orders), 0, -1)
@@ -67,14 +70,23 @@ async fn checking_out_items_takes_the_stock_and_embeds_a_snapshot_of_them() {
     let record = app.hgetall(&keys.idempotency(&buyer.id, "key-1")).await;
     assert_eq!(record["state"], "done");
     assert_eq!(record["order_id"], id);
-    let record_ttl: i64 = app.conn().ttl(keys.idempotency(&buyer.id, "key-1")).await.unwrap();
+    let record_ttl: i64 = app
+        .conn()
+        .ttl(keys.idempotency(&buyer.id, "key-1"))
+        .await
+        .unwrap();
     assert!(record_ttl > 23 * 3600 && record_ttl <= 24 * 3600);
     assert!(inflight(&app).await.is_empty());
     let events = events(&app).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["type"], "order.created");
     assert_eq!(events[0]["order_id"], id);
-    let fetched: Value = app.get(&location, Some(&buyer.token)).await.json().await.unwrap();
+    let fetched: Value = app
+        .get(&location, Some(&buyer.token))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(fetched, created);
 }
 
@@ -86,8 +98,12 @@ async fn checking_out_the_cart_orders_its_lines_and_takes_them_out_of_the_cart()
     let a = product(&app, &admin.token, "CART-A", 100, 10).await;
     let b = product(&app, &admin.token, "CART-B", 300, 10).await;
     for (id, quantity) in [(&a, 2), (&b, 1)] {
-        app.post("/v1/users/me/cart/items", Some(&buyer.token), &json!({"product_id": id, "quantity": quantity}))
-            .await;
+        app.post(
+            "/v1/users/me/cart/items",
+            Some(&buyer.token),
+            &json!({"product_id": id, "quantity": quantity}),
+        )
+        .await;
     }
 
     let response = order(&app, &buyer.token, "cart-1", &json!({})).await;
@@ -128,7 +144,11 @@ async fn a_short_product_fails_the_whole_order_names_it_and_holds_no_stock() {
 
     assert_eq!(answer["type"], "/problems/insufficient-stock");
     assert!(answer["detail"].as_str().unwrap().contains(&scarce));
-    assert_eq!(stock(&app, &plenty).await, 100, "what was taken is given back");
+    assert_eq!(
+        stock(&app, &plenty).await,
+        100,
+        "what was taken is given back"
+    );
     assert_eq!(stock(&app, &scarce).await, 1);
     assert!(reservations(&app, &plenty).await.is_empty());
     assert!(order_keys(&app).await.is_empty());
@@ -136,8 +156,12 @@ async fn a_short_product_fails_the_whole_order_names_it_and_holds_no_stock() {
     assert!(events(&app).await.is_empty());
 
     // The key is free again: after a restock the same request goes through.
-    app.post(&format!("/v1/products/{scarce}/restock"), Some(&admin.token), &json!({"quantity": 5}))
-        .await;
+    app.post(
+        &format!("/v1/products/{scarce}/restock"),
+        Some(&admin.token),
+        &json!({"quantity": 5}),
+    )
+    .await;
     let retried = order(&app, &buyer.token, "short-1", &body).await;
     assert_eq!(retried.status(), 201);
     assert_eq!(stock(&app, &plenty).await, 95);
@@ -153,7 +177,11 @@ async fn the_same_key_returns_the_same_order_and_another_body_with_it_is_refused
     let id = product(&app, &admin.token, "IDEM-1", 100, 10).await;
     let body = items(&[(&id, 2)]);
 
-    let first: Value = order(&app, &buyer.token, "same-key", &body).await.json().await.unwrap();
+    let first: Value = order(&app, &buyer.token, "same-key", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     let replay = order(&app, &buyer.token, "same-key", &body).await;
 
     assert_eq!(replay.status(), 201);
@@ -161,13 +189,27 @@ async fn the_same_key_returns_the_same_order_and_another_body_with_it_is_refused
     assert_eq!(replay.json::<Value>().await.unwrap(), first);
     assert_eq!(stock(&app, &id).await, 8, "no second charge");
 
-    let reordered = order(&app, &buyer.token, "same-key", &items(&[(&id, 1), (&id, 1)])).await;
+    let reordered = order(
+        &app,
+        &buyer.token,
+        "same-key",
+        &items(&[(&id, 1), (&id, 1)]),
+    )
+    .await;
     assert_eq!(reordered.json::<Value>().await.unwrap()["id"], first["id"]);
-    let changed = problem(order(&app, &buyer.token, "same-key", &items(&[(&id, 3)])).await, 422).await;
+    let changed = problem(
+        order(&app, &buyer.token, "same-key", &items(&[(&id, 3)])).await,
+        422,
+    )
+    .await;
     assert!(changed["errors"]["Idempotency-Key"].is_string());
 
     // Keys are per user: another user's same key is another order.
-    let theirs: Value = order(&app, &other.token, "same-key", &body).await.json().await.unwrap();
+    let theirs: Value = order(&app, &other.token, "same-key", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_ne!(theirs["id"], first["id"]);
     assert_eq!(stock(&app, &id).await, 6);
 }
@@ -192,9 +234,17 @@ async fn ten_concurrent_requests_with_one_key_create_exactly_one_order() {
     });
     let answers = futures::future::join_all(attempts).await;
 
-    assert!(answers.iter().all(|(status, _)| *status == 201), "{answers:?}");
+    assert!(
+        answers.iter().all(|(status, _)| *status == 201),
+        "{answers:?}"
+    );
     let first = answers[0].1.clone().unwrap();
-    assert!(answers.iter().all(|(_, id)| id.as_deref() == Some(first.as_str())), "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(_, id)| id.as_deref() == Some(first.as_str())),
+        "{answers:?}"
+    );
     assert_eq!(stock(&app, &a).await, 49);
     assert_eq!(stock(&app, &b).await, 48);
     assert_eq!(order_keys(&app).await.len(), 1);
@@ -246,7 +296,10 @@ async fn concurrent_checkouts_over_overlapping_products_never_oversell_nor_leave
     });
     let results = futures::future::join_all(attempts).await;
 
-    assert!(results.iter().all(|(s, _)| *s == 201 || *s == 409), "{results:?}");
+    assert!(
+        results.iter().all(|(s, _)| *s == 201 || *s == 409),
+        "{results:?}"
+    );
     let sold = results.iter().filter(|(s, _)| *s == 201).count();
     assert!(sold > 0, "some orders must go through");
     for id in &ids {
@@ -259,7 +312,11 @@ async fn concurrent_checkouts_over_overlapping_products_never_oversell_nor_leave
             .sum();
         let left = stock(&app, id).await;
         assert!(left >= 0, "oversold {id}");
-        assert_eq!(left, 12 - taken, "product {id}: stock must be exactly what orders took");
+        assert_eq!(
+            left,
+            12 - taken,
+            "product {id}: stock must be exactly what orders took"
+        );
         let held: i64 = reservations(&app, id).await.values().sum();
         assert_eq!(held, taken, "only committed orders hold stock of {id}");
     }
@@ -281,13 +338,54 @@ async fn order_requests_are_checked_before_any_stock_is_taken() {
         let answer = problem(order(&app, &buyer.token, bad, &body).await, 422).await;
         assert!(answer["errors"]["Idempotency-Key"].is_string());
     }
-    problem(order(&app, &buyer.token, "v-1", &json!({"items": []})).await, 422).await;
-    problem(order(&app, &buyer.token, "v-2", &items(&[(&id, 0)])).await, 422).await;
-    problem(order(&app, &buyer.token, "v-3", &items(&[("a:b", 1)])).await, 422).await;
-    problem(order(&app, &buyer.token, "v-4", &json!({"items": [{"product_id": id}]})).await, 422).await;
-    problem(order(&app, &buyer.token, "v-5", &json!({"lines": []})).await, 422).await;
-    let unknown = problem(order(&app, &buyer.token, "v-6", &items(&[(&id, 1), ("404404", 1)])).await, 422).await;
-    assert!(unknown["errors"]["items"].as_str().unwrap().contains("404404"));
+    problem(
+        order(&app, &buyer.token, "v-1", &json!({"items": []})).await,
+        422,
+    )
+    .await;
+    problem(
+        order(&app, &buyer.token, "v-2", &items(&[(&id, 0)])).await,
+        422,
+    )
+    .await;
+    problem(
+        order(&app, &buyer.token, "v-3", &items(&[("a:b", 1)])).await,
+        422,
+    )
+    .await;
+    problem(
+        order(
+            &app,
+            &buyer.token,
+            "v-4",
+            &json!({"items": [{"product_id": id}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    problem(
+        order(&app, &buyer.token, "v-5", &json!({"lines": []})).await,
+        422,
+    )
+    .await;
+    let unknown = problem(
+        order(
+            &app,
+            &buyer.token,
+            "v-6",
+            &items(&[(&id, 1), ("404404", 1)]),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        unknown["errors"]["items"]
+            .as_str()
+            .unwrap()
+            .contains("404404")
+    );
     let unauthenticated = app
         .client
         .post(app.url("/v1/orders"))
@@ -301,7 +399,10 @@ async fn order_requests_are_checked_before_any_stock_is_taken() {
     assert_eq!(stock(&app, &id).await, 10);
     assert!(reservations(&app, &id).await.is_empty());
     assert!(order_keys(&app).await.is_empty());
-    assert!(!app.all_keys().await.iter().any(|k| k.contains("idem:")), "no key record is left");
+    assert!(
+        !app.all_keys().await.iter().any(|k| k.contains("idem:")),
+        "no key record is left"
+    );
 }
 
 /// Simulates a request that claimed its key, recorded the checkout, reserved `reserved`
@@ -330,7 +431,9 @@ async fn crashed_checkout(
         panic!("{claim:?}")
     };
     let now_ms = agora::time::unix_ms(agora::time::now());
-    orders_repo::mark_inflight(redis, &order_id, now_ms + 1).await.unwrap();
+    orders_repo::mark_inflight(redis, &order_id, now_ms + 1)
+        .await
+        .unwrap();
     let begun = orders_repo::begin_checkout(
         redis,
         &order_id,
@@ -381,9 +484,16 @@ async fn a_checkout_that_died_after_reserving_is_completed_by_a_retry_with_its_k
     let created: Value = retry.json().await.unwrap();
     assert_eq!(created["id"], order_id.as_str());
     assert_eq!(created["status"], "pending");
-    assert_eq!(stock(&app, &a).await, 7, "A's reservation is reused, not taken twice");
+    assert_eq!(
+        stock(&app, &a).await,
+        7,
+        "A's reservation is reused, not taken twice"
+    );
     assert_eq!(stock(&app, &b).await, 9);
-    assert_eq!(reservations(&app, &a).await, HashMap::from([(order_id.clone(), 3)]));
+    assert_eq!(
+        reservations(&app, &a).await,
+        HashMap::from([(order_id.clone(), 3)])
+    );
     assert!(inflight(&app).await.is_empty());
     assert_eq!(events(&app).await.len(), 1);
 }
@@ -406,7 +516,11 @@ async fn a_checkout_that_died_after_reserving_is_rolled_back_by_the_sweeper() {
     assert_eq!((stock(&app, &a).await, stock(&app, &b).await), (10, 10));
     assert!(reservations(&app, &a).await.is_empty());
     assert!(reservations(&app, &b).await.is_empty());
-    let exists: bool = app.conn().exists(app.redis.keys.order(&order_id)).await.unwrap();
+    let exists: bool = app
+        .conn()
+        .exists(app.redis.keys.order(&order_id))
+        .await
+        .unwrap();
     assert!(!exists);
     assert!(inflight(&app).await.is_empty());
     assert!(!app.all_keys().await.iter().any(|k| k.contains("swept-key")));
@@ -432,9 +546,16 @@ async fn a_checkout_that_died_after_committing_is_finished_by_the_sweeper() {
         unit_price_cents: 150,
     }];
     assert!(
-        orders_repo::commit(&app.redis, &order_id, "dead-request", &items_json, 300, "2026-01-01T00:00:01.000Z")
-            .await
-            .unwrap()
+        orders_repo::commit(
+            &app.redis,
+            &order_id,
+            "dead-request",
+            &items_json,
+            300,
+            "2026-01-01T00:00:01.000Z"
+        )
+        .await
+        .unwrap()
     );
 
     let now_ms = agora::time::unix_ms(agora::time::now());
@@ -451,7 +572,10 @@ async fn a_checkout_that_died_after_committing_is_finished_by_the_sweeper() {
     assert_eq!(events(&app).await.len(), 1);
     let replay = order(&app, &buyer.token, "late-key", &items(&[(&a, 2)])).await;
     assert_eq!(replay.status(), 201);
-    assert_eq!(replay.json::<Value>().await.unwrap()["id"], order_id.as_str());
+    assert_eq!(
+        replay.json::<Value>().await.unwrap()["id"],
+        order_id.as_str()
+    );
     assert_eq!(stock(&app, &a).await, 8);
 }
 
@@ -473,12 +597,33 @@ async fn the_lifecycle_only_moves_forward_and_every_change_is_an_event() {
     let path = format!("/v1/orders/{order_id}");
     let set = |status: &str| json!({"status": status});
 
-    let skipped = problem(app.patch(&path, Some(&admin.token), &set("shipped")).await, 409).await;
+    let skipped = problem(
+        app.patch(&path, Some(&admin.token), &set("shipped")).await,
+        409,
+    )
+    .await;
     assert_eq!(skipped["type"], "/problems/invalid-transition");
-    problem(app.patch(&path, Some(&buyer.token), &set("paid")).await, 403).await;
-    problem(app.patch(&path, Some(&admin.token), &set("pending")).await, 422).await;
-    problem(app.patch(&path, Some(&admin.token), &set("lost")).await, 422).await;
-    problem(app.patch("/v1/orders/8888888", Some(&admin.token), &set("paid")).await, 404).await;
+    problem(
+        app.patch(&path, Some(&buyer.token), &set("paid")).await,
+        403,
+    )
+    .await;
+    problem(
+        app.patch(&path, Some(&admin.token), &set("pending")).await,
+        422,
+    )
+    .await;
+    problem(
+        app.patch(&path, Some(&admin.token), &set("lost")).await,
+        422,
+    )
+    .await;
+    problem(
+        app.patch("/v1/orders/8888888", Some(&admin.token), &set("paid"))
+            .await,
+        404,
+    )
+    .await;
     for status in ["paid", "shipped", "delivered"] {
         let response = app.patch(&path, Some(&admin.token), &set(status)).await;
         assert_eq!(response.status(), 200, "{status}");
@@ -486,9 +631,19 @@ async fn the_lifecycle_only_moves_forward_and_every_change_is_an_event() {
         assert_eq!(body["status"], status);
         assert!(body[format!("{status}_at")].is_string());
     }
-    let again = app.patch(&path, Some(&admin.token), &set("delivered")).await;
-    assert_eq!(again.status(), 200, "asking for the current status is a no-op");
-    problem(app.patch(&path, Some(&admin.token), &set("paid")).await, 409).await;
+    let again = app
+        .patch(&path, Some(&admin.token), &set("delivered"))
+        .await;
+    assert_eq!(
+        again.status(),
+        200,
+        "asking for the current status is a no-op"
+    );
+    problem(
+        app.patch(&path, Some(&admin.token), &set("paid")).await,
+        409,
+    )
+    .await;
 
     let kinds: Vec<(String, String)> = events(&app)
         .await
@@ -504,7 +659,10 @@ async fn the_lifecycle_only_moves_forward_and_every_change_is_an_event() {
             ("order.status_changed".to_string(), "delivered".to_string()),
         ]
     );
-    assert!(reservations(&app, &id).await.is_empty(), "shipping settles the reservation");
+    assert!(
+        reservations(&app, &id).await.is_empty(),
+        "shipping settles the reservation"
+    );
     assert_eq!(stock(&app, &id).await, 8);
     assert!(inflight(&app).await.is_empty());
     assert!(!app.all_keys().await.iter().any(|k| k.contains("8888888")));
@@ -521,18 +679,51 @@ async fn cancelling_gives_the_stock_back_exactly_once_and_only_before_shipping()
     let second = place(&app, &buyer.token, "cancel-2", &id, 2).await;
     assert_eq!(stock(&app, &id).await, 5);
 
-    problem(app.post(&format!("/v1/orders/{first}/cancel"), Some(&stranger.token), &json!({})).await, 403).await;
-    let cancelled = app.post(&format!("/v1/orders/{first}/cancel"), Some(&buyer.token), &json!({})).await;
+    problem(
+        app.post(
+            &format!("/v1/orders/{first}/cancel"),
+            Some(&stranger.token),
+            &json!({}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    let cancelled = app
+        .post(
+            &format!("/v1/orders/{first}/cancel"),
+            Some(&buyer.token),
+            &json!({}),
+        )
+        .await;
     assert_eq!(cancelled.status(), 200);
-    assert_eq!(cancelled.json::<Value>().await.unwrap()["status"], "cancelled");
+    assert_eq!(
+        cancelled.json::<Value>().await.unwrap()["status"],
+        "cancelled"
+    );
     assert_eq!(stock(&app, &id).await, 8);
-    let repeated = app.post(&format!("/v1/orders/{first}/cancel"), Some(&buyer.token), &json!({})).await;
+    let repeated = app
+        .post(
+            &format!("/v1/orders/{first}/cancel"),
+            Some(&buyer.token),
+            &json!({}),
+        )
+        .await;
     assert_eq!(repeated.status(), 200);
-    assert_eq!(stock(&app, &id).await, 8, "a repeated cancel gives nothing back twice");
+    assert_eq!(
+        stock(&app, &id).await,
+        8,
+        "a repeated cancel gives nothing back twice"
+    );
 
     let concurrent = (0..5).map(|_| {
         let (app, token, path) = (&app, &buyer.token, format!("/v1/orders/{second}/cancel"));
-        async move { app.post(&path, Some(token), &json!({})).await.status().as_u16() }
+        async move {
+            app.post(&path, Some(token), &json!({}))
+                .await
+                .status()
+                .as_u16()
+        }
     });
     let statuses = futures::future::join_all(concurrent).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
@@ -540,13 +731,31 @@ async fn cancelling_gives_the_stock_back_exactly_once_and_only_before_shipping()
 
     let third = place(&app, &buyer.token, "cancel-3", &id, 1).await;
     for status in ["paid", "shipped"] {
-        app.patch(&format!("/v1/orders/{third}"), Some(&admin.token), &json!({"status": status}))
-            .await;
+        app.patch(
+            &format!("/v1/orders/{third}"),
+            Some(&admin.token),
+            &json!({"status": status}),
+        )
+        .await;
     }
-    let late = problem(app.post(&format!("/v1/orders/{third}/cancel"), Some(&buyer.token), &json!({})).await, 409).await;
+    let late = problem(
+        app.post(
+            &format!("/v1/orders/{third}/cancel"),
+            Some(&buyer.token),
+            &json!({}),
+        )
+        .await,
+        409,
+    )
+    .await;
     assert_eq!(late["type"], "/problems/invalid-transition");
     assert_eq!(stock(&app, &id).await, 9, "a shipped order keeps its stock");
-    problem(app.post("/v1/orders/x:y/cancel", Some(&buyer.token), &json!({})).await, 422).await;
+    problem(
+        app.post("/v1/orders/x:y/cancel", Some(&buyer.token), &json!({}))
+            .await,
+        422,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -564,7 +773,12 @@ async fn orders_are_shown_to_their_owner_and_admins_newest_first_a_page_at_a_tim
     let mut seen = Vec::new();
     let mut path = "/v1/users/me/orders?limit=2".to_string();
     loop {
-        let page: Value = app.get(&path, Some(&buyer.token)).await.json().await.unwrap();
+        let page: Value = app
+            .get(&path, Some(&buyer.token))
+            .await
+            .json()
+            .await
+            .unwrap();
         seen.extend(
             page["items"]
                 .as_array()
@@ -584,12 +798,40 @@ async fn orders_are_shown_to_their_owner_and_admins_newest_first_a_page_at_a_tim
     problem(app.get(&order_path, Some(&stranger.token)).await, 403).await;
     problem(app.get(&order_path, None).await, 401).await;
     assert_eq!(app.get(&order_path, Some(&admin.token)).await.status(), 200);
-    problem(app.get("/v1/orders/123456789", Some(&buyer.token)).await, 404).await;
+    problem(
+        app.get("/v1/orders/123456789", Some(&buyer.token)).await,
+        404,
+    )
+    .await;
     problem(app.get("/v1/orders/a%20b", Some(&buyer.token)).await, 422).await;
-    problem(app.get(&format!("/v1/users/{}/orders", buyer.id), Some(&stranger.token)).await, 403).await;
-    let by_admin = app.get(&format!("/v1/users/{}/orders", buyer.id), Some(&admin.token)).await;
-    assert_eq!(by_admin.json::<Value>().await.unwrap()["items"].as_array().unwrap().len(), 5);
-    problem(app.get("/v1/users/me/orders?limit=500", Some(&buyer.token)).await, 422).await;
+    problem(
+        app.get(
+            &format!("/v1/users/{}/orders", buyer.id),
+            Some(&stranger.token),
+        )
+        .await,
+        403,
+    )
+    .await;
+    let by_admin = app
+        .get(
+            &format!("/v1/users/{}/orders", buyer.id),
+            Some(&admin.token),
+        )
+        .await;
+    assert_eq!(
+        by_admin.json::<Value>().await.unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    problem(
+        app.get("/v1/users/me/orders?limit=500", Some(&buyer.token))
+            .await,
+        422,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -600,7 +842,12 @@ async fn deleting_a_user_keeps_their_orders_for_accounting_but_drops_their_index
     let id = product(&app, &admin.token, "KEEP-O", 100, 10).await;
     let order_id = place(&app, &buyer.token, "keep-1", &id, 1).await;
 
-    assert_eq!(app.delete("/v1/users/me", Some(&buyer.token)).await.status(), 204);
+    assert_eq!(
+        app.delete("/v1/users/me", Some(&buyer.token))
+            .await
+            .status(),
+        204
+    );
 
     let index_exists: bool = app
         .conn()
@@ -608,11 +855,17 @@ async fn deleting_a_user_keeps_their_orders_for_accounting_but_drops_their_index
         .await
         .unwrap();
     assert!(!index_exists);
-    let kept = app.get(&format!("/v1/orders/{order_id}"), Some(&admin.token)).await;
+    let kept = app
+        .get(&format!("/v1/orders/{order_id}"), Some(&admin.token))
+        .await;
     assert_eq!(kept.status(), 200);
     // A later change of the order does not re-create the deleted user's index.
     let paid = app
-        .patch(&format!("/v1/orders/{order_id}"), Some(&admin.token), &json!({"status": "paid"}))
+        .patch(
+            &format!("/v1/orders/{order_id}"),
+            Some(&admin.token),
+            &json!({"status": "paid"}),
+        )
         .await;
     assert_eq!(paid.status(), 200);
     let index_exists: bool = app
@@ -633,8 +886,12 @@ async fn status_changes_are_published_live_to_the_owner() {
     let channel = app.redis.keys.user_notifications(&buyer.id);
     let mut messages = crate::commerce::subscribe(&app, &channel).await;
 
-    app.patch(&format!("/v1/orders/{order_id}"), Some(&admin.token), &json!({"status": "paid"}))
-        .await;
+    app.patch(
+        &format!("/v1/orders/{order_id}"),
+        Some(&admin.token),
+        &json!({"status": "paid"}),
+    )
+    .await;
 
     let message = tokio::time::timeout(std::time::Duration::from_secs(5), messages.recv())
         .await

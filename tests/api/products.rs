@@ -26,12 +26,7 @@ async fn an_admin_creates_a_product_that_anyone_reads_with_typed_fields() {
     let created: Value = response.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
     assert_eq!(location, format!("/v1/products/{id}"));
-    let fetched: Value = app
-        .get(&location, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fetched: Value = app.get(&location, None).await.json().await.unwrap();
     assert_eq!(fetched, created);
     assert_eq!(fetched["price_cents"], json!(199999));
     assert_eq!(fetched["stock"], json!(5));
@@ -44,7 +39,11 @@ async fn an_admin_creates_a_product_that_anyone_reads_with_typed_fields() {
     assert_eq!(stored["sku"], "MB-2024-001");
     let ttl: i64 = app.conn().ttl(keys.product(id)).await.unwrap();
     assert_eq!(ttl, -1, "a created product is durable");
-    let owner: Option<String> = app.conn().hget(keys.sku_index(), "MB-2024-001").await.unwrap();
+    let owner: Option<String> = app
+        .conn()
+        .hget(keys.sku_index(), "MB-2024-001")
+        .await
+        .unwrap();
     assert_eq!(owner.as_deref(), Some(id));
     let in_catalog: Option<f64> = app.conn().zscore(keys.products_index(), id).await.unwrap();
     let in_category: Option<f64> = app
@@ -63,7 +62,11 @@ async fn creating_a_product_needs_an_admin_valid_fields_and_a_free_sku() {
     let body = json!({"name": "Kettle", "price_cents": 5900, "stock": 3, "category": "kitchen", "sku": "KT-1"});
 
     problem(app.post("/v1/products", None, &body).await, 401).await;
-    problem(app.post("/v1/products", Some(&user.token), &body).await, 403).await;
+    problem(
+        app.post("/v1/products", Some(&user.token), &body).await,
+        403,
+    )
+    .await;
     for (field, bad) in [
         ("price_cents", json!(19.99)),
         ("price_cents", json!(-1)),
@@ -75,7 +78,11 @@ async fn creating_a_product_needs_an_admin_valid_fields_and_a_free_sku() {
     ] {
         let mut invalid = body.clone();
         invalid[field] = bad;
-        let answer = problem(app.post("/v1/products", Some(&admin.token), &invalid).await, 422).await;
+        let answer = problem(
+            app.post("/v1/products", Some(&admin.token), &invalid).await,
+            422,
+        )
+        .await;
         assert!(answer["errors"][field].is_string(), "{field}: {answer}");
     }
     product(&app, &admin.token, "KT-1", 5900, 3).await;
@@ -83,7 +90,12 @@ async fn creating_a_product_needs_an_admin_valid_fields_and_a_free_sku() {
 
     let mut same_sku = body.clone();
     same_sku["sku"] = json!("kt-1");
-    let answer = problem(app.post("/v1/products", Some(&admin.token), &same_sku).await, 409).await;
+    let answer = problem(
+        app.post("/v1/products", Some(&admin.token), &same_sku)
+            .await,
+        409,
+    )
+    .await;
 
     assert_eq!(answer["type"], "/problems/sku-taken");
     let left: Vec<_> = app
@@ -102,7 +114,15 @@ async fn products_are_listed_a_page_at_a_time_in_the_catalog_and_by_category() {
     let mut books = Vec::new();
     for i in 0..5 {
         let category = if i % 2 == 0 { "books" } else { "games" };
-        let id = product_in(&app, &admin.token, &format!("SKU-{i}"), category, 100 + i, 1).await;
+        let id = product_in(
+            &app,
+            &admin.token,
+            &format!("SKU-{i}"),
+            category,
+            100 + i,
+            1,
+        )
+        .await;
         if category == "books" {
             books.push(id);
         }
@@ -146,6 +166,7 @@ async fn products_are_listed_a_page_at_a_time_in_the_catalog_and_by_category() {
 
     problem(app.get("/v1/products?limit=0", None).await, 422).await;
     problem(app.get("/v1/products?limit=101", None).await, 422).await;
+    problem(app.get("/v1/products?limit=ten", None).await, 422).await;
     problem(app.get("/v1/products?cursor=abc", None).await, 422).await;
     problem(app.get("/v1/products?category=a%3Ab", None).await, 422).await;
 }
@@ -200,18 +221,43 @@ async fn patching_a_product_changes_only_the_given_fields_and_moves_sku_and_cate
         app.conn().hgetall(keys.sku_index()).await.unwrap();
     assert_eq!(skus.get("NEW-SKU"), Some(&id));
     assert!(!skus.contains_key("OLD-SKU"), "the old SKU is free again");
-    let books: Vec<String> = app.conn().zrange(keys.category_products("books"), 0, -1).await.unwrap();
-    let games: Vec<String> = app.conn().zrange(keys.category_products("games"), 0, -1).await.unwrap();
+    let books: Vec<String> = app
+        .conn()
+        .zrange(keys.category_products("books"), 0, -1)
+        .await
+        .unwrap();
+    let games: Vec<String> = app
+        .conn()
+        .zrange(keys.category_products("games"), 0, -1)
+        .await
+        .unwrap();
     assert!(books.is_empty());
     assert_eq!(games, vec![id.clone()]);
 
-    let taken = app.patch(&path, Some(&admin.token), &json!({"sku": "taken-sku"})).await;
+    let taken = app
+        .patch(&path, Some(&admin.token), &json!({"sku": "taken-sku"}))
+        .await;
     assert_eq!(problem(taken, 409).await["type"], "/problems/sku-taken");
-    problem(app.patch(&path, Some(&user.token), &json!({"name": "x"})).await, 403).await;
-    problem(app.patch(&path, Some(&admin.token), &json!({})).await, 422).await;
-    problem(app.patch(&path, Some(&admin.token), &json!({"stock": 100})).await, 422).await;
     problem(
-        app.patch("/v1/products/999999", Some(&admin.token), &json!({"name": "x"})).await,
+        app.patch(&path, Some(&user.token), &json!({"name": "x"}))
+            .await,
+        403,
+    )
+    .await;
+    problem(app.patch(&path, Some(&admin.token), &json!({})).await, 422).await;
+    problem(
+        app.patch(&path, Some(&admin.token), &json!({"stock": 100}))
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.patch(
+            "/v1/products/999999",
+            Some(&admin.token),
+            &json!({"name": "x"}),
+        )
+        .await,
         404,
     )
     .await;
@@ -226,27 +272,60 @@ async fn a_purchase_takes_stock_and_refuses_more_than_there_is_without_changing_
     let id = product(&app, &admin.token, "BUY-1", 500, 3).await;
     let path = format!("/v1/products/{id}/purchase");
 
-    let bought = app.post(&path, Some(&buyer.token), &json!({"quantity": 2})).await;
+    let bought = app
+        .post(&path, Some(&buyer.token), &json!({"quantity": 2}))
+        .await;
     assert_eq!(bought.status(), 200);
-    assert_eq!(bought.json::<Value>().await.unwrap(), json!({"remaining_stock": 1}));
+    assert_eq!(
+        bought.json::<Value>().await.unwrap(),
+        json!({"remaining_stock": 1})
+    );
 
-    let refused = problem(app.post(&path, Some(&buyer.token), &json!({"quantity": 2})).await, 409).await;
+    let refused = problem(
+        app.post(&path, Some(&buyer.token), &json!({"quantity": 2}))
+            .await,
+        409,
+    )
+    .await;
     assert_eq!(refused["type"], "/problems/insufficient-stock");
     assert!(refused["detail"].as_str().unwrap().contains(&id));
-    assert_eq!(stock(&app, &id).await, 1, "a refused purchase changes nothing");
+    assert_eq!(
+        stock(&app, &id).await,
+        1,
+        "a refused purchase changes nothing"
+    );
 
     problem(app.post(&path, None, &json!({"quantity": 1})).await, 401).await;
-    problem(app.post(&path, Some(&buyer.token), &json!({"quantity": 0})).await, 422).await;
-    problem(app.post(&path, Some(&buyer.token), &json!({"quantity": "1"})).await, 422).await;
     problem(
-        app.post("/v1/products/424242/purchase", Some(&buyer.token), &json!({"quantity": 1})).await,
+        app.post(&path, Some(&buyer.token), &json!({"quantity": 0}))
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.post(&path, Some(&buyer.token), &json!({"quantity": "1"}))
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.post(
+            "/v1/products/424242/purchase",
+            Some(&buyer.token),
+            &json!({"quantity": 1}),
+        )
+        .await,
         404,
     )
     .await;
     for bad in ["a:b", "%7B1%7D", "a%20b", "a*"] {
         problem(
-            app.post(&format!("/v1/products/{bad}/purchase"), Some(&buyer.token), &json!({"quantity": 1}))
-                .await,
+            app.post(
+                &format!("/v1/products/{bad}/purchase"),
+                Some(&buyer.token),
+                &json!({"quantity": 1}),
+            )
+            .await,
             422,
         )
         .await;
@@ -273,8 +352,16 @@ async fn two_hundred_concurrent_single_unit_purchases_of_fifty_in_stock_sell_exa
     });
     let statuses = futures::future::join_all(attempts).await;
 
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 50, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 150, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        50,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        150,
+        "{statuses:?}"
+    );
     assert_eq!(stock(&app, &id).await, 0);
 }
 
@@ -286,8 +373,13 @@ async fn a_discount_is_atomic_and_never_takes_the_price_below_zero() {
     let id = product(&app, &admin.token, "DISC-1", 1000, 1).await;
     let path = format!("/v1/products/{id}/discount");
 
-    let first = app.post(&path, Some(&admin.token), &json!({"amount_cents": 100})).await;
-    assert_eq!(first.json::<Value>().await.unwrap(), json!({"price_cents": 900}));
+    let first = app
+        .post(&path, Some(&admin.token), &json!({"amount_cents": 100}))
+        .await;
+    assert_eq!(
+        first.json::<Value>().await.unwrap(),
+        json!({"price_cents": 900})
+    );
 
     let attempts = (0..20).map(|_| {
         let (app, path, token) = (&app, &path, &admin.token);
@@ -300,16 +392,48 @@ async fn a_discount_is_atomic_and_never_takes_the_price_below_zero() {
     });
     let statuses = futures::future::join_all(attempts).await;
 
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 9, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 11, "{statuses:?}");
-    let price: i64 = app.conn().hget(app.redis.keys.product(&id), "price_cents").await.unwrap();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        9,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 422).count(),
+        11,
+        "{statuses:?}"
+    );
+    let price: i64 = app
+        .conn()
+        .hget(app.redis.keys.product(&id), "price_cents")
+        .await
+        .unwrap();
     assert_eq!(price, 0);
-    let below = problem(app.post(&path, Some(&admin.token), &json!({"amount_cents": 1})).await, 422).await;
+    let below = problem(
+        app.post(&path, Some(&admin.token), &json!({"amount_cents": 1}))
+            .await,
+        422,
+    )
+    .await;
     assert!(below["errors"]["amount_cents"].is_string());
-    problem(app.post(&path, Some(&user.token), &json!({"amount_cents": 1})).await, 403).await;
-    problem(app.post(&path, Some(&admin.token), &json!({"amount_cents": 0})).await, 422).await;
     problem(
-        app.post("/v1/products/31337/discount", Some(&admin.token), &json!({"amount_cents": 1})).await,
+        app.post(&path, Some(&user.token), &json!({"amount_cents": 1}))
+            .await,
+        403,
+    )
+    .await;
+    problem(
+        app.post(&path, Some(&admin.token), &json!({"amount_cents": 0}))
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.post(
+            "/v1/products/31337/discount",
+            Some(&admin.token),
+            &json!({"amount_cents": 1}),
+        )
+        .await,
         404,
     )
     .await;
@@ -323,14 +447,34 @@ async fn restocking_adds_to_an_existing_product_only() {
     let id = product(&app, &admin.token, "RE-1", 100, 2).await;
     let path = format!("/v1/products/{id}/restock");
 
-    let response = app.post(&path, Some(&admin.token), &json!({"quantity": 10})).await;
+    let response = app
+        .post(&path, Some(&admin.token), &json!({"quantity": 10}))
+        .await;
 
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"stock": 12}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"stock": 12})
+    );
     assert_eq!(stock(&app, &id).await, 12);
-    problem(app.post(&path, Some(&user.token), &json!({"quantity": 1})).await, 403).await;
-    problem(app.post(&path, Some(&admin.token), &json!({"quantity": -3})).await, 422).await;
     problem(
-        app.post("/v1/products/77777/restock", Some(&admin.token), &json!({"quantity": 1})).await,
+        app.post(&path, Some(&user.token), &json!({"quantity": 1}))
+            .await,
+        403,
+    )
+    .await;
+    problem(
+        app.post(&path, Some(&admin.token), &json!({"quantity": -3}))
+            .await,
+        422,
+    )
+    .await;
+    problem(
+        app.post(
+            "/v1/products/77777/restock",
+            Some(&admin.token),
+            &json!({"quantity": 1}),
+        )
+        .await,
         404,
     )
     .await;
