@@ -61,7 +61,7 @@ pub async fn add_item(
 ) -> AppResult<Json<Cart>> {
     let id = auth.owned_user_id(&id)?;
     validate::path_id("product_id", &input.product_id)?;
-    check_units(input.quantity, MAX_QUANTITY).map_err(|m| AppError::invalid("quantity", m))?;
+    check_units("quantity", input.quantity, MAX_QUANTITY)?;
     let cart = service::change(
         &state.redis,
         &id,

@@ -203,8 +203,7 @@ impl CreateOrder {
         for (i, line) in items.iter().enumerate() {
             validate::id(&line.product_id)
                 .map_err(|m| AppError::invalid(&format!("items[{i}].product_id"), m))?;
-            check_units(line.quantity, MAX_QUANTITY)
-                .map_err(|m| AppError::invalid(&format!("items[{i}].quantity"), m))?;
+            check_units(&format!("items[{i}].quantity"), line.quantity, MAX_QUANTITY)?;
             *merged.entry(&line.product_id).or_default() += line.quantity;
         }
         if let Some((id, _)) = merged.iter().find(|(_, q)| **q > MAX_QUANTITY) {

@@ -10,7 +10,7 @@ use super::model::{
     ProductPage, Purchase, PurchaseResult, Restock, StockResult, UpdateProduct, check_units,
     insufficient_stock, normalize_category,
 };
-use super::repo::{self, NewProduct, ProductChanges, StockReply};
+use super::repo::{self, NewProduct, StockReply};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AuthUser};
@@ -47,13 +47,7 @@ pub async fn create_product(
         &state.redis,
         NewProduct {
             id: None,
-            name: input.name,
-            price_cents: input.price_cents,
-            stock: input.stock,
-            category: input.category,
-            sku: input.sku,
-            description: input.description,
-            rating: input.rating,
+            input,
             created_at: time::rfc3339(time::now()),
         },
     )
@@ -144,15 +138,7 @@ pub async fn update_product(
     auth.require_admin()?;
     validate::path_id("id", &id)?;
     input.validate()?;
-    let changes = ProductChanges {
-        name: input.name,
-        price_cents: input.price_cents,
-        category: input.category,
-        sku: input.sku,
-        description: input.description,
-        rating: input.rating,
-    };
-    repo::update(&state.redis, &id, changes, &time::rfc3339(time::now()))
+    repo::update(&state.redis, &id, input, &time::rfc3339(time::now()))
         .await?
         .map(Json)
         .ok_or(AppError::NotFound("product"))
@@ -184,7 +170,7 @@ pub async fn purchase(
     AppJson(input): AppJson<Purchase>,
 ) -> AppResult<Json<PurchaseResult>> {
     validate::path_id("id", &id)?;
-    check_units(input.quantity, MAX_QUANTITY).map_err(|m| AppError::invalid("quantity", m))?;
+    check_units("quantity", input.quantity, MAX_QUANTITY)?;
     match repo::purchase(&state.redis, &id, input.quantity).await? {
         StockReply::Done(remaining_stock) => Ok(Json(PurchaseResult { remaining_stock })),
         StockReply::Refused(stock) => Err(insufficient_stock(&id, stock, input.quantity)),
@@ -216,8 +202,11 @@ pub async fn discount(
 ) -> AppResult<Json<PriceResult>> {
     auth.require_admin()?;
     validate::path_id("id", &id)?;
-    check_units(input.amount_cents, super::model::MAX_PRICE_CENTS)
-        .map_err(|m| AppError::invalid("amount_cents", m))?;
+    check_units(
+        "amount_cents",
+        input.amount_cents,
+        super::model::MAX_PRICE_CENTS,
+    )?;
     let now = time::rfc3339(time::now());
     match repo::discount(&state.redis, &id, input.amount_cents, &now).await? {
         StockReply::Done(price_cents) => Ok(Json(PriceResult { price_cents })),
@@ -252,7 +241,7 @@ pub async fn restock(
 ) -> AppResult<Json<StockResult>> {
     auth.require_admin()?;
     validate::path_id("id", &id)?;
-    check_units(input.quantity, MAX_STOCK).map_err(|m| AppError::invalid("quantity", m))?;
+    check_units("quantity", input.quantity, MAX_STOCK)?;
     let now = time::rfc3339(time::now());
     repo::restock(&state.redis, &id, input.quantity, &now)
         .await?

@@ -93,12 +93,13 @@ fn check_rating(value: f64) -> Result<(), String> {
         .ok_or_else(|| "must be 0 to 5".to_string())
 }
 
-/// A positive whole number of units up to `max`.
-pub fn check_units(value: i64, max: i64) -> Result<(), String> {
-    (1..=max)
-        .contains(&value)
-        .then_some(())
-        .ok_or_else(|| format!("must be 1 to {max}"))
+/// A positive whole number of units (or cents) up to `max`; 422 naming `field`.
+pub fn check_units(field: &str, value: i64, max: i64) -> AppResult<()> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(field, format!("must be 1 to {max}")))
+    }
 }
 
 /// The 409 of a purchase or checkout that asks for more than is in stock.

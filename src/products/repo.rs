@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use redis::{AsyncCommands, Value};
 
-use super::model::{Product, normalize_category, normalize_sku};
+use super::model::{CreateProduct, Product, UpdateProduct, normalize_category, normalize_sku};
 use crate::error::{AppError, AppResult};
 use crate::pagination::Page;
 use crate::redis::batch::Batch;
@@ -33,13 +33,7 @@ const PENDING_TTL_MS: i64 = 60_000;
 pub struct NewProduct {
     /// A fixed id (the seed), or `None` to allocate one with INCR.
     pub id: Option<String>,
-    pub name: String,
-    pub price_cents: i64,
-    pub stock: i64,
-    pub category: String,
-    pub sku: String,
-    pub description: Option<String>,
-    pub rating: Option<f64>,
+    pub input: CreateProduct,
     pub created_at: String,
 }
 
@@ -66,20 +60,22 @@ pub async fn create(redis: &Redis, new: NewProduct) -> AppResult<Product> {
             .to_string(),
     };
     let key = redis.keys.product(&id);
-    let category = normalize_category(&new.category);
+    let input = new.input;
+    let category = normalize_category(&input.category);
+    let sku = normalize_sku(&input.sku);
     let mut fields: Vec<(&str, String)> = vec![
         ("id", id.clone()),
-        ("name", new.name),
-        ("price_cents", new.price_cents.to_string()),
-        ("stock", new.stock.to_string()),
+        ("name", input.name),
+        ("price_cents", input.price_cents.to_string()),
+        ("stock", input.stock.to_string()),
         ("category", category.clone()),
-        ("sku", new.sku.trim().to_string()),
+        ("sku", input.sku.trim().to_string()),
         ("created_at", new.created_at),
     ];
-    if let Some(description) = new.description.filter(|d| !d.is_empty()) {
+    if let Some(description) = input.description.filter(|d| !d.is_empty()) {
         fields.push(("description", description));
     }
-    if let Some(rating) = new.rating {
+    if let Some(rating) = input.rating {
         fields.push(("rating", rating.to_string()));
     }
 
@@ -93,7 +89,7 @@ pub async fn create(redis: &Redis, new: NewProduct) -> AppResult<Product> {
         .query_async(&mut conn)
         .await?;
     // 2. The unique SKU; on conflict the pending product goes.
-    if let Err(err) = claim_sku(redis, &id, &normalize_sku(&new.sku)).await {
+    if let Err(err) = claim_sku(redis, &id, &sku).await {
         let _: redis::RedisResult<()> = conn.del(&key).await;
         return Err(err);
     }
@@ -214,24 +210,13 @@ pub async fn list(
     Ok((items, next_cursor))
 }
 
-/// A normalized change to a product: only the `Some` fields change.
-#[derive(Debug, Default)]
-pub struct ProductChanges {
-    pub name: Option<String>,
-    pub price_cents: Option<i64>,
-    pub category: Option<String>,
-    pub sku: Option<String>,
-    pub description: Option<String>,
-    pub rating: Option<f64>,
-}
-
 /// Changes a product. A new SKU is claimed before and the old one released after (the
 /// product always owns one); a new category is indexed before and unindexed after (a
 /// reader in between skips the entry whose category does not match).
 pub async fn update(
     redis: &Redis,
     id: &str,
-    changes: ProductChanges,
+    changes: UpdateProduct,
     now: &str,
 ) -> AppResult<Option<Product>> {
     let key = redis.keys.product(id);

@@ -69,13 +69,7 @@ pub async fn load(redis: &Redis, dir: &Path) -> anyhow::Result<Loaded> {
             redis,
             NewProduct {
                 id: Some(id),
-                name: input.name,
-                price_cents: input.price_cents,
-                stock: input.stock,
-                category: input.category,
-                sku: input.sku,
-                description: input.description,
-                rating: input.rating,
+                input,
                 created_at: product.created_at,
             },
         )

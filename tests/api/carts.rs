@@ -4,41 +4,23 @@
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
-use crate::commerce::product;
-use crate::helpers::{problem, spawn_app};
+use crate::commerce::{Shop, add_to_cart, product, shop};
+use crate::helpers::problem;
 
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
 
 #[tokio::test]
 async fn adding_to_the_cart_increments_the_line_and_prices_every_line_in_cents() {
-    let app = spawn_app().await;
-    let admin = app.admin("merchant").await;
-    let user = app.user("cartie").await;
+    let Shop { app, admin, buyer } = shop().await;
     let tea = product(&app, &admin.token, "TEA-1", 450, 10).await;
     let mug = product(&app, &admin.token, "MUG-1", 1299, 10).await;
 
-    app.post(
-        "/v1/users/me/cart/items",
-        Some(&user.token),
-        &json!({"product_id": tea, "quantity": 2}),
-    )
-    .await;
-    let response = app
-        .post(
-            "/v1/users/me/cart/items",
-            Some(&user.token),
-            &json!({"product_id": tea, "quantity": 1}),
-        )
-        .await;
+    add_to_cart(&app, &buyer.token, &tea, 2).await;
+    let response = add_to_cart(&app, &buyer.token, &tea, 1).await;
     assert_eq!(response.status(), 200);
-    app.post(
-        "/v1/users/me/cart/items",
-        Some(&user.token),
-        &json!({"product_id": mug, "quantity": 1}),
-    )
-    .await;
+    add_to_cart(&app, &buyer.token, &mug, 1).await;
     let cart: Value = app
-        .get("/v1/users/me/cart", Some(&user.token))
+        .get("/v1/users/me/cart", Some(&buyer.token))
         .await
         .json()
         .await
@@ -61,7 +43,7 @@ async fn adding_to_the_cart_increments_the_line_and_prices_every_line_in_cents()
     let key = app
         .redis
         .keys
-        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
+        .user_part(&buyer.id, agora::redis::keys::UserPart::Cart);
     let stored: std::collections::HashMap<String, i64> = app.conn().hgetall(&key).await.unwrap();
     assert_eq!(stored[&tea], 3);
     let pttl: i64 = app.conn().pttl(&key).await.unwrap();
@@ -70,20 +52,13 @@ async fn adding_to_the_cart_increments_the_line_and_prices_every_line_in_cents()
 
 #[tokio::test]
 async fn every_cart_write_refreshes_the_seven_day_ttl() {
-    let app = spawn_app().await;
-    let admin = app.admin("ttladmin").await;
-    let user = app.user("ttluser").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "TTL-1", 100, 5).await;
     let key = app
         .redis
         .keys
-        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
-    app.post(
-        "/v1/users/me/cart/items",
-        Some(&user.token),
-        &json!({"product_id": id, "quantity": 1}),
-    )
-    .await;
+        .user_part(&buyer.id, agora::redis::keys::UserPart::Cart);
+    add_to_cart(&app, &buyer.token, &id, 1).await;
 
     for write in 0..2 {
         let _: bool = app.conn().pexpire(&key, 5_000).await.unwrap();
@@ -91,17 +66,12 @@ async fn every_cart_write_refreshes_the_seven_day_ttl() {
             app.send_json(
                 reqwest::Method::PUT,
                 &format!("/v1/users/me/cart/items/{id}"),
-                Some(&user.token),
+                Some(&buyer.token),
                 &json!({"quantity": 4}),
             )
             .await
         } else {
-            app.post(
-                "/v1/users/me/cart/items",
-                Some(&user.token),
-                &json!({"product_id": id, "quantity": 1}),
-            )
-            .await
+            add_to_cart(&app, &buyer.token, &id, 1).await
         };
         assert_eq!(response.status(), 200);
         let pttl: i64 = app.conn().pttl(&key).await.unwrap();
@@ -113,29 +83,22 @@ async fn every_cart_write_refreshes_the_seven_day_ttl() {
 
 #[tokio::test]
 async fn setting_zero_removes_a_line_and_deleting_clears_the_cart() {
-    let app = spawn_app().await;
-    let admin = app.admin("remover").await;
-    let user = app.user("emptier").await;
+    let Shop { app, admin, buyer } = shop().await;
     let a = product(&app, &admin.token, "RM-A", 100, 5).await;
     let b = product(&app, &admin.token, "RM-B", 200, 5).await;
     for id in [&a, &b] {
-        app.post(
-            "/v1/users/me/cart/items",
-            Some(&user.token),
-            &json!({"product_id": id, "quantity": 2}),
-        )
-        .await;
+        add_to_cart(&app, &buyer.token, id, 2).await;
     }
     let key = app
         .redis
         .keys
-        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
+        .user_part(&buyer.id, agora::redis::keys::UserPart::Cart);
 
     let set_zero = app
         .send_json(
             reqwest::Method::PUT,
             &format!("/v1/users/me/cart/items/{a}"),
-            Some(&user.token),
+            Some(&buyer.token),
             &json!({"quantity": 0}),
         )
         .await;
@@ -144,24 +107,19 @@ async fn setting_zero_removes_a_line_and_deleting_clears_the_cart() {
     assert_eq!(cart["total_cents"], 400);
 
     let removed = app
-        .delete(&format!("/v1/users/me/cart/items/{b}"), Some(&user.token))
+        .delete(&format!("/v1/users/me/cart/items/{b}"), Some(&buyer.token))
         .await;
     assert_eq!(removed.status(), 204);
     let exists: bool = app.conn().exists(&key).await.unwrap();
     assert!(!exists, "an empty cart is no key at all");
     let again = app
-        .delete(&format!("/v1/users/me/cart/items/{b}"), Some(&user.token))
+        .delete(&format!("/v1/users/me/cart/items/{b}"), Some(&buyer.token))
         .await;
     assert_eq!(again.status(), 204, "removing is idempotent");
 
-    app.post(
-        "/v1/users/me/cart/items",
-        Some(&user.token),
-        &json!({"product_id": a, "quantity": 1}),
-    )
-    .await;
+    add_to_cart(&app, &buyer.token, &a, 1).await;
     assert_eq!(
-        app.delete("/v1/users/me/cart", Some(&user.token))
+        app.delete("/v1/users/me/cart", Some(&buyer.token))
             .await
             .status(),
         204
@@ -169,7 +127,7 @@ async fn setting_zero_removes_a_line_and_deleting_clears_the_cart() {
     let exists: bool = app.conn().exists(&key).await.unwrap();
     assert!(!exists);
     let empty: Value = app
-        .get("/v1/users/me/cart", Some(&user.token))
+        .get("/v1/users/me/cart", Some(&buyer.token))
         .await
         .json()
         .await
@@ -182,22 +140,15 @@ async fn setting_zero_removes_a_line_and_deleting_clears_the_cart() {
 
 #[tokio::test]
 async fn a_product_that_no_longer_exists_shows_as_unavailable_not_as_an_error() {
-    let app = spawn_app().await;
-    let admin = app.admin("vanisher").await;
-    let user = app.user("patient").await;
+    let Shop { app, admin, buyer } = shop().await;
     let kept = product(&app, &admin.token, "KEPT-1", 300, 5).await;
     let gone = product(&app, &admin.token, "GONE-2", 700, 5).await;
     for id in [&kept, &gone] {
-        app.post(
-            "/v1/users/me/cart/items",
-            Some(&user.token),
-            &json!({"product_id": id, "quantity": 1}),
-        )
-        .await;
+        add_to_cart(&app, &buyer.token, id, 1).await;
     }
     let _: u64 = app.conn().del(app.redis.keys.product(&gone)).await.unwrap();
 
-    let response = app.get("/v1/users/me/cart", Some(&user.token)).await;
+    let response = app.get("/v1/users/me/cart", Some(&buyer.token)).await;
 
     assert_eq!(response.status(), 200);
     let cart: Value = response.json().await.unwrap();
@@ -216,52 +167,36 @@ async fn a_product_that_no_longer_exists_shows_as_unavailable_not_as_an_error() 
 
 #[tokio::test]
 async fn cart_requests_are_checked_before_anything_is_written() {
-    let app = spawn_app().await;
-    let admin = app.admin("guard").await;
-    let user = app.user("owner1").await;
+    let Shop { app, admin, buyer } = shop().await;
     let other = app.user("owner2").await;
     let id = product(&app, &admin.token, "CHK-1", 100, 5).await;
     let add = |quantity: Value| json!({"product_id": id, "quantity": quantity});
 
     problem(app.get("/v1/users/me/cart", None).await, 401).await;
+    problem(add_to_cart(&app, &buyer.token, "31337", 1).await, 404).await;
     problem(
         app.post(
             "/v1/users/me/cart/items",
-            Some(&user.token),
-            &json!({"product_id": "31337", "quantity": 1}),
+            Some(&buyer.token),
+            &add(json!(0)),
         )
         .await,
-        404,
-    )
-    .await;
-    problem(
-        app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(0)))
-            .await,
         422,
     )
     .await;
     problem(
         app.post(
             "/v1/users/me/cart/items",
-            Some(&user.token),
+            Some(&buyer.token),
             &add(json!(10_001)),
         )
         .await,
         422,
     )
     .await;
+    problem(add_to_cart(&app, &buyer.token, "a:b", 1).await, 422).await;
     problem(
-        app.post(
-            "/v1/users/me/cart/items",
-            Some(&user.token),
-            &json!({"product_id": "a:b", "quantity": 1}),
-        )
-        .await,
-        422,
-    )
-    .await;
-    problem(
-        app.get(&format!("/v1/users/{}/cart", other.id), Some(&user.token))
+        app.get(&format!("/v1/users/{}/cart", other.id), Some(&buyer.token))
             .await,
         403,
     )
@@ -274,7 +209,7 @@ async fn cart_requests_are_checked_before_anything_is_written() {
     let cart_key = app
         .redis
         .keys
-        .user_part(&user.id, agora::redis::keys::UserPart::Cart);
+        .user_part(&buyer.id, agora::redis::keys::UserPart::Cart);
     let exists: bool = app.conn().exists(&cart_key).await.unwrap();
     assert!(!exists, "refused writes leave no cart");
 
@@ -297,15 +232,23 @@ async fn cart_requests_are_checked_before_anything_is_written() {
     let full: Vec<(String, i64)> = (0..50).map(|i| (format!("filler{i}"), 1)).collect();
     let _: () = app.conn().hset_multiple(&cart_key, &full).await.unwrap();
     let answer = problem(
-        app.post("/v1/users/me/cart/items", Some(&user.token), &add(json!(1)))
-            .await,
+        app.post(
+            "/v1/users/me/cart/items",
+            Some(&buyer.token),
+            &add(json!(1)),
+        )
+        .await,
         422,
     )
     .await;
     assert!(answer["errors"]["product_id"].is_string());
     let _: u64 = app.conn().hdel(&cart_key, "filler0").await.unwrap();
     let accepted = app
-        .post("/v1/users/me/cart/items", Some(&user.token), &add(json!(1)))
+        .post(
+            "/v1/users/me/cart/items",
+            Some(&buyer.token),
+            &add(json!(1)),
+        )
         .await;
     assert_eq!(accepted.status(), 200);
 }

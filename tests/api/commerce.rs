@@ -4,7 +4,23 @@ use agora::workers::billing::{BillingConfig, BillingConsumer, StepReport};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, TestUser, spawn_app};
+
+/// A running app with an admin (who manages products) and a shopper, the cast of most
+/// commerce tests.
+pub struct Shop {
+    pub app: TestApp,
+    pub admin: TestUser,
+    pub buyer: TestUser,
+}
+
+/// Starts an app and registers its admin and shopper.
+pub async fn shop() -> Shop {
+    let app = spawn_app().await;
+    let admin = app.admin("admin").await;
+    let buyer = app.user("buyer").await;
+    Shop { app, admin, buyer }
+}
 
 /// Creates a product as `admin` and returns its id.
 pub async fn product(
@@ -42,6 +58,21 @@ pub async fn product_in(
     assert_eq!(response.status(), 201, "creating product {sku}");
     let body: Value = response.json().await.unwrap();
     body["id"].as_str().unwrap().to_string()
+}
+
+/// `POST /v1/users/me/cart/items`: adds `quantity` of `product_id` to the caller's cart.
+pub async fn add_to_cart(
+    app: &TestApp,
+    token: &str,
+    product_id: &str,
+    quantity: i64,
+) -> reqwest::Response {
+    app.post(
+        "/v1/users/me/cart/items",
+        Some(token),
+        &json!({"product_id": product_id, "quantity": quantity}),
+    )
+    .await
 }
 
 /// `POST /v1/orders` with an `Idempotency-Key`.
@@ -195,4 +226,22 @@ pub async fn subscribe(
         }
     }
     received
+}
+
+/// Sends `n` copies of one POST at once; returns their statuses.
+pub async fn post_concurrently(
+    app: &TestApp,
+    n: usize,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Vec<u16> {
+    let requests =
+        (0..n).map(|_| async { app.post(path, Some(token), body).await.status().as_u16() });
+    futures::future::join_all(requests).await
+}
+
+/// How many of `statuses` are `status`.
+pub fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
 }

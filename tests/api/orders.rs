@@ -9,7 +9,10 @@ use agora::redis::keys::UserPart;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
-use crate::commerce::{events, inflight, items, order, product, reservations, stock};
+use crate::commerce::{
+    Shop, add_to_cart, events, inflight, items, order, post_concurrently, product, reservations,
+    shop, stock,
+};
 use crate::helpers::{TestApp, problem, spawn_app};
 
 /// Ids of every order hash under this test's prefix (not invoices).
@@ -23,9 +26,7 @@ async fn order_keys(app: &TestApp) -> Vec<String> {
 
 #[tokio::test]
 async fn checking_out_items_takes_the_stock_and_embeds_a_snapshot_of_them() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller1").await;
-    let buyer = app.user("buyer1").await;
+    let Shop { app, admin, buyer } = shop().await;
     let pen = product(&app, &admin.token, "PEN-1", 250, 10).await;
     let ink = product(&app, &admin.token, "INK-1", 799, 5).await;
 
@@ -92,18 +93,11 @@ async fn checking_out_items_takes_the_stock_and_embeds_a_snapshot_of_them() {
 
 #[tokio::test]
 async fn checking_out_the_cart_orders_its_lines_and_takes_them_out_of_the_cart() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller2").await;
-    let buyer = app.user("buyer2").await;
+    let Shop { app, admin, buyer } = shop().await;
     let a = product(&app, &admin.token, "CART-A", 100, 10).await;
     let b = product(&app, &admin.token, "CART-B", 300, 10).await;
     for (id, quantity) in [(&a, 2), (&b, 1)] {
-        app.post(
-            "/v1/users/me/cart/items",
-            Some(&buyer.token),
-            &json!({"product_id": id, "quantity": quantity}),
-        )
-        .await;
+        add_to_cart(&app, &buyer.token, id, quantity).await;
     }
 
     let response = order(&app, &buyer.token, "cart-1", &json!({})).await;
@@ -133,9 +127,7 @@ async fn checking_out_the_cart_orders_its_lines_and_takes_them_out_of_the_cart()
 
 #[tokio::test]
 async fn a_short_product_fails_the_whole_order_names_it_and_holds_no_stock() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller3").await;
-    let buyer = app.user("buyer3").await;
+    let Shop { app, admin, buyer } = shop().await;
     let plenty = product(&app, &admin.token, "PLENTY", 100, 100).await;
     let scarce = product(&app, &admin.token, "SCARCE", 100, 1).await;
     let body = items(&[(&plenty, 5), (&scarce, 2)]);
@@ -170,9 +162,7 @@ async fn a_short_product_fails_the_whole_order_names_it_and_holds_no_stock() {
 
 #[tokio::test]
 async fn the_same_key_returns_the_same_order_and_another_body_with_it_is_refused() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller4").await;
-    let buyer = app.user("buyer4").await;
+    let Shop { app, admin, buyer } = shop().await;
     let other = app.user("buyer4b").await;
     let id = product(&app, &admin.token, "IDEM-1", 100, 10).await;
     let body = items(&[(&id, 2)]);
@@ -216,9 +206,7 @@ async fn the_same_key_returns_the_same_order_and_another_body_with_it_is_refused
 
 #[tokio::test]
 async fn ten_concurrent_requests_with_one_key_create_exactly_one_order() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller5").await;
-    let buyer = app.user("buyer5").await;
+    let Shop { app, admin, buyer } = shop().await;
     let a = product(&app, &admin.token, "RACE-A", 100, 50).await;
     let b = product(&app, &admin.token, "RACE-B", 200, 50).await;
     let body = items(&[(&a, 1), (&b, 2)]);
@@ -277,7 +265,7 @@ async fn concurrent_checkouts_over_overlapping_products_never_oversell_nor_leave
                 (ids[first].clone(), 1 + (i % 3) as i64),
                 (ids[(first + 1) % 4].clone(), 1 + (i / 3 % 3) as i64),
             ];
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 lines.push((ids[(first + 2) % 4].clone(), 1));
             }
             lines
@@ -326,9 +314,7 @@ async fn concurrent_checkouts_over_overlapping_products_never_oversell_nor_leave
 
 #[tokio::test]
 async fn order_requests_are_checked_before_any_stock_is_taken() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller7").await;
-    let buyer = app.user("buyer7").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "CHK-O", 100, 10).await;
     let body = items(&[(&id, 1)]);
 
@@ -469,9 +455,7 @@ fn line(product_id: &str, quantity: i64) -> Line {
 
 #[tokio::test]
 async fn a_checkout_that_died_after_reserving_is_completed_by_a_retry_with_its_key() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller8").await;
-    let buyer = app.user("buyer8").await;
+    let Shop { app, admin, buyer } = shop().await;
     let a = product(&app, &admin.token, "CRASH-A", 100, 10).await;
     let b = product(&app, &admin.token, "CRASH-B", 200, 10).await;
     let lines = [line(&a, 3), line(&b, 1)];
@@ -500,9 +484,7 @@ async fn a_checkout_that_died_after_reserving_is_completed_by_a_retry_with_its_k
 
 #[tokio::test]
 async fn a_checkout_that_died_after_reserving_is_rolled_back_by_the_sweeper() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller9").await;
-    let buyer = app.user("buyer9").await;
+    let Shop { app, admin, buyer } = shop().await;
     let a = product(&app, &admin.token, "SWEEP-A", 100, 10).await;
     let b = product(&app, &admin.token, "SWEEP-B", 200, 10).await;
     let lines = [line(&a, 4), line(&b, 2)];
@@ -533,9 +515,7 @@ async fn a_checkout_that_died_after_reserving_is_rolled_back_by_the_sweeper() {
 
 #[tokio::test]
 async fn a_checkout_that_died_after_committing_is_finished_by_the_sweeper() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller10").await;
-    let buyer = app.user("buyer10").await;
+    let Shop { app, admin, buyer } = shop().await;
     let a = product(&app, &admin.token, "COMMIT-A", 150, 10).await;
     let lines = [line(&a, 2)];
     let order_id = crashed_checkout(&app, &buyer.id, "late-key", &lines, &lines).await;
@@ -579,6 +559,16 @@ async fn a_checkout_that_died_after_committing_is_finished_by_the_sweeper() {
     assert_eq!(stock(&app, &a).await, 8);
 }
 
+/// `POST /v1/orders/{id}/cancel`.
+async fn cancel(app: &TestApp, token: &str, order_id: &str) -> reqwest::Response {
+    app.post(
+        &format!("/v1/orders/{order_id}/cancel"),
+        Some(token),
+        &json!({}),
+    )
+    .await
+}
+
 /// Places one order of `quantity` units of `product_id` and returns its id.
 async fn place(app: &TestApp, token: &str, key: &str, product_id: &str, quantity: i64) -> String {
     let response = order(app, token, key, &items(&[(product_id, quantity)])).await;
@@ -589,9 +579,7 @@ async fn place(app: &TestApp, token: &str, key: &str, product_id: &str, quantity
 
 #[tokio::test]
 async fn the_lifecycle_only_moves_forward_and_every_change_is_an_event() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller11").await;
-    let buyer = app.user("buyer11").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "LIFE-1", 100, 10).await;
     let order_id = place(&app, &buyer.token, "life-1", &id, 2).await;
     let path = format!("/v1/orders/{order_id}");
@@ -670,45 +658,22 @@ async fn the_lifecycle_only_moves_forward_and_every_change_is_an_event() {
 
 #[tokio::test]
 async fn cancelling_gives_the_stock_back_exactly_once_and_only_before_shipping() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller12").await;
-    let buyer = app.user("buyer12").await;
+    let Shop { app, admin, buyer } = shop().await;
     let stranger = app.user("stranger12").await;
     let id = product(&app, &admin.token, "CANCEL-1", 100, 10).await;
     let first = place(&app, &buyer.token, "cancel-1", &id, 3).await;
     let second = place(&app, &buyer.token, "cancel-2", &id, 2).await;
     assert_eq!(stock(&app, &id).await, 5);
 
-    problem(
-        app.post(
-            &format!("/v1/orders/{first}/cancel"),
-            Some(&stranger.token),
-            &json!({}),
-        )
-        .await,
-        403,
-    )
-    .await;
-    let cancelled = app
-        .post(
-            &format!("/v1/orders/{first}/cancel"),
-            Some(&buyer.token),
-            &json!({}),
-        )
-        .await;
+    problem(cancel(&app, &stranger.token, &first).await, 403).await;
+    let cancelled = cancel(&app, &buyer.token, &first).await;
     assert_eq!(cancelled.status(), 200);
     assert_eq!(
         cancelled.json::<Value>().await.unwrap()["status"],
         "cancelled"
     );
     assert_eq!(stock(&app, &id).await, 8);
-    let repeated = app
-        .post(
-            &format!("/v1/orders/{first}/cancel"),
-            Some(&buyer.token),
-            &json!({}),
-        )
-        .await;
+    let repeated = cancel(&app, &buyer.token, &first).await;
     assert_eq!(repeated.status(), 200);
     assert_eq!(
         stock(&app, &id).await,
@@ -716,16 +681,8 @@ async fn cancelling_gives_the_stock_back_exactly_once_and_only_before_shipping()
         "a repeated cancel gives nothing back twice"
     );
 
-    let concurrent = (0..5).map(|_| {
-        let (app, token, path) = (&app, &buyer.token, format!("/v1/orders/{second}/cancel"));
-        async move {
-            app.post(&path, Some(token), &json!({}))
-                .await
-                .status()
-                .as_u16()
-        }
-    });
-    let statuses = futures::future::join_all(concurrent).await;
+    let path = format!("/v1/orders/{second}/cancel");
+    let statuses = post_concurrently(&app, 5, &path, &buyer.token, &json!({})).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert_eq!(stock(&app, &id).await, 10);
 
@@ -738,16 +695,7 @@ async fn cancelling_gives_the_stock_back_exactly_once_and_only_before_shipping()
         )
         .await;
     }
-    let late = problem(
-        app.post(
-            &format!("/v1/orders/{third}/cancel"),
-            Some(&buyer.token),
-            &json!({}),
-        )
-        .await,
-        409,
-    )
-    .await;
+    let late = problem(cancel(&app, &buyer.token, &third).await, 409).await;
     assert_eq!(late["type"], "/problems/invalid-transition");
     assert_eq!(stock(&app, &id).await, 9, "a shipped order keeps its stock");
     problem(
@@ -760,9 +708,7 @@ async fn cancelling_gives_the_stock_back_exactly_once_and_only_before_shipping()
 
 #[tokio::test]
 async fn orders_are_shown_to_their_owner_and_admins_newest_first_a_page_at_a_time() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller13").await;
-    let buyer = app.user("buyer13").await;
+    let Shop { app, admin, buyer } = shop().await;
     let stranger = app.user("stranger13").await;
     let id = product(&app, &admin.token, "LIST-1", 100, 100).await;
     let mut placed = Vec::new();
@@ -836,9 +782,7 @@ async fn orders_are_shown_to_their_owner_and_admins_newest_first_a_page_at_a_tim
 
 #[tokio::test]
 async fn deleting_a_user_keeps_their_orders_for_accounting_but_drops_their_index() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller14").await;
-    let buyer = app.user("leaver").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "KEEP-O", 100, 10).await;
     let order_id = place(&app, &buyer.token, "keep-1", &id, 1).await;
 
@@ -878,9 +822,7 @@ async fn deleting_a_user_keeps_their_orders_for_accounting_but_drops_their_index
 
 #[tokio::test]
 async fn status_changes_are_published_live_to_the_owner() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller15").await;
-    let buyer = app.user("buyer15").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "LIVE-1", 100, 10).await;
     let order_id = place(&app, &buyer.token, "live-1", &id, 1).await;
     let channel = app.redis.keys.user_notifications(&buyer.id);

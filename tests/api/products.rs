@@ -3,7 +3,7 @@
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
-use crate::commerce::{product, product_in, stock};
+use crate::commerce::{Shop, count, post_concurrently, product, product_in, shop, stock};
 use crate::helpers::{problem, spawn_app};
 
 #[tokio::test]
@@ -56,14 +56,12 @@ async fn an_admin_creates_a_product_that_anyone_reads_with_typed_fields() {
 
 #[tokio::test]
 async fn creating_a_product_needs_an_admin_valid_fields_and_a_free_sku() {
-    let app = spawn_app().await;
-    let admin = app.admin("boss").await;
-    let user = app.user("shopper").await;
+    let Shop { app, admin, buyer } = shop().await;
     let body = json!({"name": "Kettle", "price_cents": 5900, "stock": 3, "category": "kitchen", "sku": "KT-1"});
 
     problem(app.post("/v1/products", None, &body).await, 401).await;
     problem(
-        app.post("/v1/products", Some(&user.token), &body).await,
+        app.post("/v1/products", Some(&buyer.token), &body).await,
         403,
     )
     .await;
@@ -193,9 +191,7 @@ async fn a_listing_skips_and_prunes_index_entries_whose_product_is_gone() {
 
 #[tokio::test]
 async fn patching_a_product_changes_only_the_given_fields_and_moves_sku_and_category() {
-    let app = spawn_app().await;
-    let admin = app.admin("editor").await;
-    let user = app.user("reader").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product_in(&app, &admin.token, "OLD-SKU", "books", 1000, 7).await;
     product(&app, &admin.token, "TAKEN-SKU", 100, 1).await;
     let path = format!("/v1/products/{id}");
@@ -239,7 +235,7 @@ async fn patching_a_product_changes_only_the_given_fields_and_moves_sku_and_cate
         .await;
     assert_eq!(problem(taken, 409).await["type"], "/problems/sku-taken");
     problem(
-        app.patch(&path, Some(&user.token), &json!({"name": "x"}))
+        app.patch(&path, Some(&buyer.token), &json!({"name": "x"}))
             .await,
         403,
     )
@@ -266,9 +262,7 @@ async fn patching_a_product_changes_only_the_given_fields_and_moves_sku_and_cate
 
 #[tokio::test]
 async fn a_purchase_takes_stock_and_refuses_more_than_there_is_without_changing_it() {
-    let app = spawn_app().await;
-    let admin = app.admin("seller").await;
-    let buyer = app.user("buyer").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "BUY-1", 500, 3).await;
     let path = format!("/v1/products/{id}/purchase");
 
@@ -335,41 +329,20 @@ async fn a_purchase_takes_stock_and_refuses_more_than_there_is_without_changing_
 
 #[tokio::test]
 async fn two_hundred_concurrent_single_unit_purchases_of_fifty_in_stock_sell_exactly_fifty() {
-    let app = spawn_app().await;
-    let admin = app.admin("stocker").await;
-    let buyer = app.user("crowd").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "HOT-1", 100, 50).await;
     let path = format!("/v1/products/{id}/purchase");
 
-    let attempts = (0..200).map(|_| {
-        let (app, path, token) = (&app, &path, &buyer.token);
-        async move {
-            app.post(path, Some(token), &json!({"quantity": 1}))
-                .await
-                .status()
-                .as_u16()
-        }
-    });
-    let statuses = futures::future::join_all(attempts).await;
+    let statuses = post_concurrently(&app, 200, &path, &buyer.token, &json!({"quantity": 1})).await;
 
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        50,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        150,
-        "{statuses:?}"
-    );
+    assert_eq!(count(&statuses, 200), 50, "{statuses:?}");
+    assert_eq!(count(&statuses, 409), 150, "{statuses:?}");
     assert_eq!(stock(&app, &id).await, 0);
 }
 
 #[tokio::test]
 async fn a_discount_is_atomic_and_never_takes_the_price_below_zero() {
-    let app = spawn_app().await;
-    let admin = app.admin("pricer").await;
-    let user = app.user("haggler").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "DISC-1", 1000, 1).await;
     let path = format!("/v1/products/{id}/discount");
 
@@ -381,27 +354,11 @@ async fn a_discount_is_atomic_and_never_takes_the_price_below_zero() {
         json!({"price_cents": 900})
     );
 
-    let attempts = (0..20).map(|_| {
-        let (app, path, token) = (&app, &path, &admin.token);
-        async move {
-            app.post(path, Some(token), &json!({"amount_cents": 100}))
-                .await
-                .status()
-                .as_u16()
-        }
-    });
-    let statuses = futures::future::join_all(attempts).await;
+    let statuses =
+        post_concurrently(&app, 20, &path, &admin.token, &json!({"amount_cents": 100})).await;
 
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        9,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 422).count(),
-        11,
-        "{statuses:?}"
-    );
+    assert_eq!(count(&statuses, 200), 9, "{statuses:?}");
+    assert_eq!(count(&statuses, 422), 11, "{statuses:?}");
     let price: i64 = app
         .conn()
         .hget(app.redis.keys.product(&id), "price_cents")
@@ -416,7 +373,7 @@ async fn a_discount_is_atomic_and_never_takes_the_price_below_zero() {
     .await;
     assert!(below["errors"]["amount_cents"].is_string());
     problem(
-        app.post(&path, Some(&user.token), &json!({"amount_cents": 1}))
+        app.post(&path, Some(&buyer.token), &json!({"amount_cents": 1}))
             .await,
         403,
     )
@@ -441,9 +398,7 @@ async fn a_discount_is_atomic_and_never_takes_the_price_below_zero() {
 
 #[tokio::test]
 async fn restocking_adds_to_an_existing_product_only() {
-    let app = spawn_app().await;
-    let admin = app.admin("restocker").await;
-    let user = app.user("watcher").await;
+    let Shop { app, admin, buyer } = shop().await;
     let id = product(&app, &admin.token, "RE-1", 100, 2).await;
     let path = format!("/v1/products/{id}/restock");
 
@@ -457,7 +412,7 @@ async fn restocking_adds_to_an_existing_product_only() {
     );
     assert_eq!(stock(&app, &id).await, 12);
     problem(
-        app.post(&path, Some(&user.token), &json!({"quantity": 1}))
+        app.post(&path, Some(&buyer.token), &json!({"quantity": 1}))
             .await,
         403,
     )
