@@ -63,27 +63,41 @@ wrk.body = '{"quantity":1}'
 wrk.headers["content-type"] = "application/json"
 wrk.headers["authorization"] = "Bearer $TOKEN"
 LUA
-cat > "$WORK/checkout.lua" <<LUA
--- A fresh Idempotency-Key for every request: each one is a new order.
+# A fresh Idempotency-Key for every request (each one is a new order): RUN is replaced
+# per wrk run, and each thread numbers its own requests.
+cat > "$WORK/checkout.lua.in" <<LUA
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("prefix", "RUN-" .. threads)
+end
 local counter = 0
-function setup(thread) thread:set("prefix", tostring(math.random(1, 1000000000))) end
 function request()
   counter = counter + 1
   return wrk.format("POST", "/v1/orders", {
     ["content-type"] = "application/json",
     ["authorization"] = "Bearer $TOKEN",
-    ["idempotency-key"] = "bench-" .. prefix .. "-" .. counter,
+    ["idempotency-key"] = prefix .. "-" .. counter,
   }, '$ORDER_BODY')
 end
 LUA
 
 run_wrk() { # name, connections, script, url
-    wrk -t2 -c"$2" -d2s -s "$3" "$4" >/dev/null   # warm-up
-    wrk -t2 -c"$2" -d"${SECONDS_RUN}s" --latency -s "$3" "$4" > "$WORK/$1.txt"
+    local threads=$(( $2 < 2 ? $2 : 2 ))
+    local script="$3"
+    if [ "${script%.in}" != "$script" ]; then   # a template: a run id per wrk run
+        sed "s/RUN-/$1-warm-/" "$3" > "$WORK/$1-warm.lua"
+        sed "s/RUN-/$1-/" "$3" > "$WORK/$1.lua"
+        wrk -t"$threads" -c"$2" -d2s -s "$WORK/$1-warm.lua" "$4" >/dev/null
+        script="$WORK/$1.lua"
+    else
+        wrk -t"$threads" -c"$2" -d2s -s "$script" "$4" >/dev/null   # warm-up
+    fi
+    wrk -t"$threads" -c"$2" -d"${SECONDS_RUN}s" --latency -s "$script" "$4" > "$WORK/$1.txt"
 }
 run_wrk purchase "$CONNS" "$WORK/purchase.lua" "$BASE/v1/products/$PURCHASE_ID/purchase"
-run_wrk checkout "$CONNS" "$WORK/checkout.lua" "$BASE/v1/orders"
-run_wrk checkout1 1 "$WORK/checkout.lua" "$BASE/v1/orders"
+run_wrk checkout "$CONNS" "$WORK/checkout.lua.in" "$BASE/v1/orders"
+run_wrk checkout1 1 "$WORK/checkout.lua.in" "$BASE/v1/orders"
 
 SHA=$(redis-cli -p "$REDIS_PORT" SCRIPT LOAD "$(cat lua/purchase_stock.lua)")
 N=$(( 60000 * SECONDS_RUN / 2 ))
