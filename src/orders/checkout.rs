@@ -23,6 +23,9 @@
 //!    user, the cart emptied of what was bought, the event appended, the user notified;
 //!    then the order leaves `orders:inflight`.
 //!
+//! Order ids come from `INCR orders:next_id` before the claim, so a duplicate request
+//! burns an id it never uses: ids increase but have gaps.
+//!
 //! A crash before 4 leaves a `reserving` order whose lease runs out: a retry with the
 //! same key takes it over and completes it (its reservations are reused), or the
 //! sweeper rolls it back. A crash after 4 leaves a committed order that a retry or the
