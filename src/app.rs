@@ -75,6 +75,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::experiments::router())
         .merge(crate::admin::router())
         .merge(crate::notifications::router())
+        .merge(crate::products::router())
+        .merge(crate::carts::router())
+        .merge(crate::orders::router())
+        .merge(crate::locks::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by `agora openapi`.

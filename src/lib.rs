@@ -30,27 +30,37 @@
 //!   - [`social`]: tags (a set on each side), follows (sorted sets on each side),
 //!     posts with likes and comments (denormalized hashes, counters kept by Lua),
 //!     home timelines (fan-out on write, celebrities merged on read), activity feeds.
+//!   - [`products`]: product hashes, stock changed only by Lua scripts, unique SKU,
+//!     catalog and category sorted-set indexes.
+//!   - [`carts`]: a hash per user with a TTL refreshed by every write.
+//!   - [`orders`]: embedded line items, idempotent crash-safe checkout across slots,
+//!     lifecycle scripts, the `events:orders` stream.
+//!   - [`locks`]: SET NX PX with compare-and-act scripts and fencing tokens.
 //! - **Redis plumbing**: [`redis`] (standalone | cluster behind one type, the
 //!   dedicated-connection pool), [`redis::keys`] (every key name), [`redis::scripts`]
 //!   (the Lua registry; scripts live in `lua/`), [`redis::batch`] (multi-key batches
-//!   grouped by slot).
+//!   grouped by slot), [`pagination`] (cursor pages over sorted sets).
 //! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
-//!   [`workers`].
+//!   [`workers`] (the billing consumer group, the order sweeper).
 
 pub mod admin;
 pub mod analytics;
 pub mod app;
 pub mod app_config;
+pub mod carts;
 pub mod config;
 pub mod error;
 pub mod experiments;
 pub mod extract;
 pub mod jobs;
 pub mod leaderboards;
+pub mod locks;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod orders;
 pub mod pagination;
+pub mod products;
 pub mod rate_limits;
 pub mod redis;
 pub mod seed;

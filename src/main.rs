@@ -66,6 +66,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "seed: {} users created, {} already present; {} platform records created",
                 report.users_created, report.users_existing, report.platform_created
             );
+            println!(
+                "seed: {} products created, {} already present",
+                report.products.created, report.products.existing
+            );
         }
         Command::Admin {
             command: AdminCommand::Grant { username },

@@ -35,7 +35,11 @@ use crate::extract::SESSION_COOKIE;
         (name = "experiments", description = "Sticky weighted A/B assignment: HSETNX in one script"),
         (name = "admin", description = "Queue depths, SCAN-based key browser, MEMORY USAGE (admins only)"),
         (name = "notifications", description = "Live notifications: pub/sub (sharded on a cluster) fanned out to Server-Sent Events by one subscriber connection per process"),
-        (name = "config", description = "The application config hash (`config:app`), typed known keys")
+        (name = "config", description = "The application config hash (`config:app`), typed known keys"),
+        (name = "products", description = "Products as hashes (`product:{id}`); stock taken only by Lua scripts; unique SKU index; catalog and category sorted sets"),
+        (name = "carts", description = "Carts as hashes (`user:{id}:cart`, product → quantity) with a 7-day TTL refreshed on every write"),
+        (name = "orders", description = "Orders with embedded line items, idempotent crash-safe checkout, lifecycle scripts, the `events:orders` stream and its billing consumer group"),
+        (name = "locks", description = "SET NX PX locks with compare-and-act extend/release scripts and strictly increasing fencing tokens")
     )
 )]
 struct ApiDoc;

@@ -63,11 +63,66 @@ impl PageQuery {
         Ok((limit, after))
     }
 
+    /// Limit and position for a sorted set scored by numeric id (products, orders):
+    /// the cursor is the last id served.
+    pub fn page(&self) -> AppResult<Page> {
+        let limit = self.limit()?;
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(text.parse::<u64>().map_err(|_| bad_cursor())?),
+        };
+        Ok(Page { limit, after })
+    }
+
     /// Limit and position for a list of ids in [`id_order`].
     pub fn by_id(&self) -> AppResult<(usize, Option<String>)> {
         let limit = self.limit()?;
         let after = self.cursor.as_deref().map(decode_id_cursor).transpose()?;
         Ok((limit, after))
+    }
+}
+
+/// A validated page request: how many, and after which score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    /// Only items strictly past this score (in the list's direction) belong to the page.
+    pub after: Option<u64>,
+}
+
+impl Page {
+    /// The `ZRANGE … BYSCORE [REV] LIMIT 0 n` command for this page of `key`: one more
+    /// item than the page holds, so the caller knows whether another page follows.
+    pub fn zrange(&self, key: &str, newest_first: bool) -> redis::Cmd {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(key);
+        let bound = |score: Option<u64>, open: &str| match score {
+            Some(score) => format!("({score}"),
+            None => open.to_string(),
+        };
+        if newest_first {
+            cmd.arg(bound(self.after, "+inf")).arg("-inf");
+        } else {
+            cmd.arg(bound(self.after, "-inf")).arg("+inf");
+        }
+        cmd.arg("BYSCORE");
+        if newest_first {
+            cmd.arg("REV");
+        }
+        cmd.arg("LIMIT").arg(0).arg(self.limit + 1);
+        cmd
+    }
+
+    /// Splits the `limit + 1` ids of [`Page::zrange`] into this page's ids and the
+    /// next cursor (the last id's score; ids are numeric, and are their own score).
+    pub fn split(&self, mut ids: Vec<String>) -> (Vec<String>, Option<String>) {
+        if ids.len() > self.limit {
+            ids.truncate(self.limit);
+            let next = ids.last().cloned();
+            (ids, next)
+        } else {
+            (ids, None)
+        }
     }
 }
 
@@ -292,5 +347,50 @@ mod tests {
         let (page, next) = page_of_ids(ids, Some(&after), 3);
         assert_eq!(page, ["10", "100"]);
         assert!(next.is_none());
+    }
+}
+
+#[cfg(test)]
+mod id_page_tests {
+    use super::*;
+
+    fn query(limit: Option<&str>, cursor: Option<&str>) -> PageQuery {
+        PageQuery {
+            limit: limit.map(String::from),
+            cursor: cursor.map(String::from),
+        }
+    }
+
+    #[test]
+    fn limits_and_cursors_are_validated() {
+        assert_eq!(
+            query(None, None).page().unwrap(),
+            Page {
+                limit: 20,
+                after: None
+            }
+        );
+        assert_eq!(
+            query(Some("5"), Some("1007")).page().unwrap().after,
+            Some(1007)
+        );
+        assert!(query(Some("0"), None).page().is_err());
+        assert!(query(Some("101"), None).page().is_err());
+        assert!(query(Some("ten"), None).page().is_err());
+        assert!(query(None, Some("abc")).page().is_err());
+    }
+
+    #[test]
+    fn a_full_page_names_the_next_cursor() {
+        let page = Page {
+            limit: 2,
+            after: None,
+        };
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            page.split(ids(&["1", "2", "3"])),
+            (ids(&["1", "2"]), Some("2".to_string()))
+        );
+        assert_eq!(page.split(ids(&["1", "2"])), (ids(&["1", "2"]), None));
     }
 }

@@ -39,6 +39,7 @@ pub struct SeedReport {
     pub users_existing: usize,
     /// Config fields, leaderboard entries and experiments written (0 on a re-run).
     pub platform_created: usize,
+    pub products: crate::products::seed::Loaded,
 }
 
 /// One entry of `leaderboards.json`.
@@ -111,6 +112,7 @@ pub async fn run(redis: &Redis, dir: &Path) -> anyhow::Result<SeedReport> {
         posts = social.posts,
         "social seed loaded"
     );
+    report.products = crate::products::seed::load(redis, dir).await?;
     Ok(report)
 }
 

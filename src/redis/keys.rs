@@ -87,6 +87,90 @@ impl Keys {
         self.key(format_args!("session:{{{token_hash}}}"))
     }
 
+    // ---- commerce ----------------------------------------------------------------
+
+    /// Hash: one product (seed 002 `product:1001`): name, price_cents, stock, category,
+    /// sku, description, rating, created_at, updated_at.
+    pub fn product(&self, id: &str) -> String {
+        self.key(format_args!("product:{{{id}}}"))
+    }
+
+    /// Hash in the product's slot: order id → quantity of stock held for that order.
+    /// Written by the same script that takes the stock, so a retried reservation is
+    /// not taken twice and a release is not given back twice.
+    pub fn product_reservations(&self, id: &str) -> String {
+        self.key(format_args!("product:{{{id}}}:reservations"))
+    }
+
+    /// String counter: the last product id handed out (INCR).
+    pub fn product_ids(&self) -> String {
+        self.key(format_args!("products:next_id"))
+    }
+
+    /// Hash: SKU → product id, the unique claim (like the users' identity indexes).
+    pub fn sku_index(&self) -> String {
+        self.key(format_args!("products:by_sku"))
+    }
+
+    /// Sorted set: every product id, scored by the numeric id (catalog order).
+    pub fn products_index(&self) -> String {
+        self.key(format_args!("products:all"))
+    }
+
+    /// Sorted set: the ids of one category's products, scored by the numeric id.
+    pub fn category_products(&self, category: &str) -> String {
+        self.key(format_args!("category:{{{category}}}:products"))
+    }
+
+    /// Hash: one order (seed 000 `order:…` with embedded line items).
+    pub fn order(&self, id: &str) -> String {
+        self.key(format_args!("order:{{{id}}}"))
+    }
+
+    /// Hash in the order's slot: the invoice the billing consumer group wrote.
+    pub fn invoice(&self, order_id: &str) -> String {
+        self.key(format_args!("order:{{{order_id}}}:invoice"))
+    }
+
+    /// String counter: the last order id handed out (INCR).
+    pub fn order_ids(&self) -> String {
+        self.key(format_args!("orders:next_id"))
+    }
+
+    /// Sorted set: orders with an operation under way (checkout, status change), scored
+    /// by the Unix ms after which the sweeper finishes or rolls it back.
+    pub fn orders_inflight(&self) -> String {
+        self.key(format_args!("orders:inflight"))
+    }
+
+    /// Hash with a 24 h TTL: one `Idempotency-Key` of one user (request fingerprint,
+    /// order id, state). In the user's slot, so finishing a checkout can mark it done,
+    /// index the order and empty the cart in one script.
+    pub fn idempotency(&self, user_id: &str, key: &str) -> String {
+        self.key(format_args!("idem:{{{user_id}}}:{key}"))
+    }
+
+    /// Stream: every order creation and status change (seed 001 `events:orders`).
+    pub fn order_events(&self) -> String {
+        self.key(format_args!("events:orders"))
+    }
+
+    /// Stream: order events that failed too many deliveries, parked for a human.
+    pub fn order_events_dead(&self) -> String {
+        self.key(format_args!("events:orders:dead"))
+    }
+
+    /// String with PX: the lock on a resource; its value is the holder's random token.
+    pub fn lock(&self, resource: &str) -> String {
+        self.key(format_args!("lock:{{{resource}}}"))
+    }
+
+    /// String counter in the lock's slot: the last fencing token handed out. Durable on
+    /// purpose: if it expired, fencing tokens would start again and stop increasing.
+    pub fn lock_fence(&self, resource: &str) -> String {
+        self.key(format_args!("lock:{{{resource}}}:fence"))
+    }
+
     // ---- jobs --------------------------------------------------------------------
 
     /// The e-mail queue's keys. All share the `{emails}` hash tag, because BLMOVE and
@@ -337,6 +421,23 @@ mod tests {
             slot(&keys.user_part("42", UserPart::Followers))
         );
         assert_eq!(slot(&keys.username_index()), slot(&keys.email_index()));
+    }
+
+    #[test]
+    fn commerce_keys_share_their_aggregate_slot() {
+        let keys = Keys::new("");
+        assert_eq!(keys.product("1001"), "product:{1001}");
+        assert_eq!(
+            slot(&keys.product("1001")),
+            slot(&keys.product_reservations("1001"))
+        );
+        assert_eq!(slot(&keys.order("7")), slot(&keys.invoice("7")));
+        assert_eq!(
+            slot(&keys.lock("invoice-9")),
+            slot(&keys.lock_fence("invoice-9"))
+        );
+        let cart = keys.user_part("42", UserPart::Cart);
+        assert_eq!(slot(&keys.idempotency("42", "k-1")), slot(&cart));
     }
 
     #[test]

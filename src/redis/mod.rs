@@ -129,6 +129,17 @@ pub enum DedicatedConn {
 
 delegate_connection_like!(DedicatedConn);
 
+impl DedicatedConn {
+    /// Lets one reply take up to `timeout`. A standalone connection otherwise gives up
+    /// on a reply after redis-rs's default 500 ms, which a blocking command (XREADGROUP
+    /// BLOCK, BLMOVE) outlasts by design; cluster connections have no reply timeout.
+    pub fn allow_blocking_for(&mut self, timeout: Duration) {
+        if let DedicatedConn::Standalone(conn) = self {
+            conn.set_response_timeout(timeout);
+        }
+    }
+}
+
 /// Everything a repository needs: the shared connection, the key builder and the pool
 /// for blocking commands. Cheap to clone (all fields are handles).
 #[derive(Clone)]

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, problem, spawn_app};
 
 /// Opens the SSE stream of the session `token`.
-async fn open_stream(app: &TestApp, token: &str) -> reqwest::Response {
+pub async fn open_stream(app: &TestApp, token: &str) -> reqwest::Response {
     let response = app
         .client
         .get(app.url("/v1/users/me/notifications/stream"))
@@ -28,7 +28,7 @@ async fn open_stream(app: &TestApp, token: &str) -> reqwest::Response {
 }
 
 /// Reads SSE text until `needle` has been seen (or panics after 5 s).
-async fn read_until<B: AsRef<[u8]>>(
+pub async fn read_until<B: AsRef<[u8]>>(
     stream: &mut (impl futures::Stream<Item = reqwest::Result<B>> + Unpin),
     needle: &str,
 ) -> String {
