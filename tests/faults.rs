@@ -1,0 +1,696 @@
+//! Fault tests: Redis killed (SIGKILL) while requests are in flight.
+//!
+//! - Standalone (runs when `AGORA_TEST_CLUSTER` is unset): a private `redis-server`
+//!   with AOF on (`appendfsync always`, its own `--dir`) is killed under a load of
+//!   registrations and leaderboard score submissions, then restarted on the same port
+//!   and dir. Every answer must be 2xx or 503 problem+json with `Retry-After`, none may
+//!   outlast the request timeout, the service must answer 2xx again within 2 s of Redis
+//!   returning, and every write that was answered 2xx must still be in Redis.
+//! - Cluster (runs when `AGORA_TEST_CLUSTER=1`): a private 3-master + 3-replica cluster
+//!   loses a master (SIGKILL) under a load of reads and writes spread over all slots;
+//!   after its replica is promoted the same service process serves those slots again.
+//!
+//! Each test runs in one pass of `make test` only (the one matching its topology), so
+//! the suite pays for each fault once. Both print their measured windows with the
+//! prefix `fault-window:` (see them with `cargo test --test faults -- --nocapture`).
+
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use agora::redis::Topology;
+use agora::redis::keys::slot;
+use redis_test::cluster::{RedisCluster, RedisClusterConfiguration};
+use serde_json::{Value, json};
+
+use helpers::{TestApp, cluster_mode, spawn_app_on};
+
+/// The service's request timeout in these tests (its default).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Slack over the request timeout before an answer counts as a hang.
+const HANG_SLACK: Duration = Duration::from_millis(1500);
+
+/// One request of the load and what came of it.
+#[derive(Debug, Clone)]
+struct Outcome {
+    /// What was asked (e.g. `register u3-17`), for messages.
+    label: String,
+    /// The write's identity when it is one, checked in Redis afterwards.
+    write: Option<Write>,
+    started: Instant,
+    finished: Instant,
+    answer: Result<Answer, String>,
+}
+
+#[derive(Debug, Clone)]
+enum Write {
+    /// A registration; the user id comes from the 201 body.
+    User,
+    /// A leaderboard score: board, player, score.
+    Score(String, String, i64),
+}
+
+#[derive(Debug, Clone)]
+struct Answer {
+    status: u16,
+    content_type: String,
+    retry_after: Option<String>,
+    body: Value,
+}
+
+impl Outcome {
+    fn ok(&self) -> bool {
+        matches!(&self.answer, Ok(a) if (200..300).contains(&a.status))
+    }
+}
+
+/// A request of the load: label, write identity, method, path, bearer token, body.
+struct Planned {
+    label: String,
+    write: Option<Write>,
+    method: reqwest::Method,
+    path: String,
+    token: Option<String>,
+    body: Option<Value>,
+}
+
+type Plan = Arc<dyn Fn(usize, usize) -> Planned + Send + Sync>;
+
+/// Runs `workers` tasks that send `plan(worker, n)` one after another until `stop`.
+fn start_load(
+    app: &TestApp,
+    workers: usize,
+    plan: Plan,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<Outcome>> {
+    let client = reqwest::Client::builder()
+        .timeout(REQUEST_TIMEOUT + HANG_SLACK)
+        .build()
+        .unwrap();
+    let address = app.address.clone();
+    tokio::spawn(async move {
+        let tasks = (0..workers).map(|worker| {
+            let (client, address, plan, stop) =
+                (client.clone(), address.clone(), plan.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let planned = plan(worker, n);
+                    n += 1;
+                    let mut request =
+                        client.request(planned.method, format!("{address}{}", planned.path));
+                    if let Some(token) = &planned.token {
+                        request = request.bearer_auth(token);
+                    }
+                    if let Some(body) = &planned.body {
+                        request = request.json(body);
+                    }
+                    let started = Instant::now();
+                    let answer = send(request).await;
+                    outcomes.push(Outcome {
+                        label: planned.label,
+                        write: planned.write,
+                        started,
+                        finished: Instant::now(),
+                        answer,
+                    });
+                    if outcomes.last().is_some_and(|o| !o.ok()) {
+                        // Do not spin while the service answers 503 at once.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                outcomes
+            })
+        });
+        futures::future::join_all(tasks)
+            .await
+            .into_iter()
+            .flat_map(|r| r.expect("load worker panicked"))
+            .collect()
+    })
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Result<Answer, String> {
+    let response = request.send().await.map_err(|e| format!("{e:?}"))?;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header("content-type").unwrap_or_default();
+    let retry_after = header("retry-after");
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(|e| format!("{e:?}"))?;
+    Ok(Answer {
+        status,
+        content_type,
+        retry_after,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    })
+}
+
+/// Every answer is 2xx, or 503 problem+json with `Retry-After`; none outlasted the
+/// request timeout and none failed at the HTTP level (the process stayed up).
+fn assert_only_2xx_or_503(outcomes: &[Outcome]) {
+    for outcome in outcomes {
+        let took = outcome.finished - outcome.started;
+        assert!(
+            took <= REQUEST_TIMEOUT + HANG_SLACK,
+            "{} took {took:?}, past the request timeout",
+            outcome.label
+        );
+        let answer = match &outcome.answer {
+            Ok(answer) => answer,
+            Err(err) => panic!("{} failed at the HTTP level: {err}", outcome.label),
+        };
+        if (200..300).contains(&answer.status) {
+            continue;
+        }
+        assert_eq!(
+            answer.status, 503,
+            "{}: only 2xx or 503 allowed, got {answer:?}",
+            outcome.label
+        );
+        assert_eq!(
+            answer.content_type, "application/problem+json",
+            "{}",
+            outcome.label
+        );
+        assert_eq!(answer.body["status"], 503, "{}", outcome.label);
+        assert!(
+            answer
+                .retry_after
+                .as_deref()
+                .is_some_and(|s| s.parse::<u64>().is_ok_and(|secs| secs >= 1)),
+            "{}: 503 without a Retry-After: {answer:?}",
+            outcome.label
+        );
+    }
+}
+
+/// Seconds between two instants, signed, for printing.
+fn secs(from: Instant, to: Instant) -> f64 {
+    if to >= from {
+        (to - from).as_secs_f64()
+    } else {
+        -(from - to).as_secs_f64()
+    }
+}
+
+// ---- standalone: kill -9 and restart with AOF ----
+
+/// A `redis-server` of this test's own with AOF fsynced on every write, in its own dir.
+struct AofRedis {
+    port: u16,
+    dir: PathBuf,
+    process: Option<Child>,
+}
+
+impl AofRedis {
+    fn start(dir: &Path) -> AofRedis {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = AofRedis {
+            port,
+            dir: dir.to_path_buf(),
+            process: None,
+        };
+        redis.spawn();
+        redis
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts `redis-server` on the port and dir; returns once it answers PING.
+    fn spawn(&mut self) -> Instant {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--save", ""])
+            .args(["--logfile", "redis.log"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH");
+        self.process = Some(child);
+        let client = redis::Client::open(self.url()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let pong = client
+                .get_connection_with_timeout(Duration::from_millis(200))
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            if pong.is_ok() {
+                return Instant::now();
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGKILL: no shutdown, no final fsync.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for AofRedis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_write() {
+    if cluster_mode() {
+        eprintln!("fault-window: standalone kill/restart test runs without AGORA_TEST_CLUSTER");
+        return;
+    }
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("faults-aof-{}", std::process::id()));
+    let mut redis = tokio::task::spawn_blocking(move || AofRedis::start(&dir))
+        .await
+        .unwrap();
+    let topology = Topology::Standalone(redis.url());
+    let app = spawn_app_on(&topology, |s| {
+        s.rate_limit = 0;
+        s.request_timeout_ms = REQUEST_TIMEOUT.as_millis() as u64;
+    })
+    .await;
+    let player = app.user("scorer").await;
+
+    // Workers 0..3 register users, the others submit scores of distinct players.
+    let plan: Plan = Arc::new(move |worker, n| {
+        if worker < 3 {
+            let username = format!("u{worker}x{n}");
+            Planned {
+                label: format!("register {username}"),
+                write: Some(Write::User),
+                method: reqwest::Method::POST,
+                path: "/v1/users".into(),
+                token: None,
+                body: Some(json!({
+                    "username": username,
+                    "email": format!("{username}@example.com"),
+                    "password": helpers::PASSWORD,
+                })),
+            }
+        } else {
+            let player_id = format!("p{worker}x{n}");
+            let score = (worker * 100_000 + n) as i64;
+            Planned {
+                label: format!("score {player_id}"),
+                write: Some(Write::Score("faults".into(), player_id.clone(), score)),
+                method: reqwest::Method::POST,
+                path: "/v1/leaderboards/faults/scores".into(),
+                token: Some(player.token.clone()),
+                body: Some(json!({"player_id": player_id, "score": score, "mode": "set"})),
+            }
+        }
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = start_load(&app, 12, plan, stop.clone());
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let killed_at = Instant::now();
+    redis.kill();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (mut redis, back_at) = tokio::task::spawn_blocking(move || {
+        let back = redis.spawn();
+        (redis, back)
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    let outcomes = load.await.unwrap();
+
+    assert_only_2xx_or_503(&outcomes);
+    assert_eq!(
+        app.get("/healthz", None).await.status(),
+        200,
+        "the process stays up"
+    );
+
+    let errors: Vec<_> = outcomes.iter().filter(|o| !o.ok()).collect();
+    let first_error = errors.iter().map(|o| o.finished).min();
+    let first_ok_after_back = outcomes
+        .iter()
+        .filter(|o| o.ok() && o.finished > back_at)
+        .map(|o| o.finished)
+        .min()
+        .expect("no 2xx after Redis returned");
+    let late_errors: Vec<_> = errors
+        .iter()
+        .filter(|o| o.started > back_at + Duration::from_secs(2))
+        .map(|o| &o.label)
+        .collect();
+    let oks = outcomes.len() - errors.len();
+    eprintln!(
+        "fault-window: standalone kill -9/restart (AOF always): {} requests, {oks} 2xx, {} 503; \
+         Redis down {:.3}s; first error {:+.3}s after the kill; error window (first error to \
+         first 2xx after restart) {:.3}s; first 2xx {:.3}s after Redis answered PING again",
+        outcomes.len(),
+        errors.len(),
+        secs(killed_at, back_at),
+        first_error.map_or(f64::NAN, |e| secs(killed_at, e)),
+        first_error.map_or(f64::NAN, |e| secs(e, first_ok_after_back)),
+        secs(back_at, first_ok_after_back),
+    );
+    assert!(
+        !errors.is_empty(),
+        "killing Redis under load must have shown some 503s"
+    );
+    assert!(
+        first_ok_after_back - back_at < Duration::from_secs(2),
+        "back to 2xx {:?} after Redis returned",
+        first_ok_after_back - back_at
+    );
+    assert!(
+        late_errors.is_empty(),
+        "errors more than 2 s after Redis returned: {late_errors:?}"
+    );
+
+    // Every write answered 2xx is in Redis after the kill and restart.
+    let mut conn = app.conn();
+    let mut checked = 0;
+    for outcome in outcomes.iter().filter(|o| o.ok()) {
+        let answer = outcome.answer.as_ref().unwrap();
+        match &outcome.write {
+            Some(Write::User) => {
+                let id = answer.body["id"].as_str().expect("user id");
+                let exists: bool = redis::cmd("EXISTS")
+                    .arg(app.redis.keys.user(id))
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                assert!(exists, "{} got 2xx but user {id} is gone", outcome.label);
+            }
+            Some(Write::Score(board, player, score)) => {
+                let stored: Option<i64> = redis::cmd("ZSCORE")
+                    .arg(app.redis.keys.leaderboard(board))
+                    .arg(player)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    stored,
+                    Some(*score),
+                    "{} got 2xx but its score is not stored",
+                    outcome.label
+                );
+            }
+            None => continue,
+        }
+        checked += 1;
+    }
+    let before_kill = outcomes
+        .iter()
+        .filter(|o| o.ok() && o.finished < killed_at)
+        .count();
+    assert!(
+        before_kill > 0,
+        "some writes were acknowledged before the kill"
+    );
+    eprintln!(
+        "fault-window: standalone: all {checked} acknowledged writes ({before_kill} of them before the kill) are in Redis after the restart"
+    );
+    redis.kill();
+}
+
+// ---- cluster: a master killed, its replica promoted ----
+
+/// A node of `CLUSTER NODES`: id, port, flags, master id, slot ranges.
+#[derive(Debug, Clone)]
+struct Node {
+    id: String,
+    port: u16,
+    flags: String,
+    slots: Vec<(u16, u16)>,
+}
+
+fn cluster_nodes(port: u16) -> redis::RedisResult<Vec<Node>> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+    let mut conn = client.get_connection_with_timeout(Duration::from_millis(500))?;
+    let text: String = redis::cmd("CLUSTER").arg("NODES").query(&mut conn)?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let port = fields.get(1)?.split(['@', ':']).nth(1)?.parse().ok()?;
+            let slots = fields
+                .iter()
+                .skip(8)
+                .filter(|f| !f.starts_with('['))
+                .filter_map(|range| {
+                    let (a, b) = range.split_once('-').unwrap_or((range, range));
+                    Some((a.parse().ok()?, b.parse().ok()?))
+                })
+                .collect();
+            Some(Node {
+                id: fields[0].to_string(),
+                port,
+                flags: fields[2].to_string(),
+                slots,
+            })
+        })
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_the_service() {
+    if !cluster_mode() {
+        eprintln!("fault-window: cluster failover test runs with AGORA_TEST_CLUSTER=1");
+        return;
+    }
+    let mut cluster = tokio::task::spawn_blocking(|| {
+        RedisCluster::new(RedisClusterConfiguration {
+            num_nodes: 6,
+            num_replicas: 1,
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap();
+    let ports: Vec<u16> = cluster
+        .iter_servers()
+        .map(|s| s.host_and_port().unwrap().1)
+        .collect();
+    let topology = Topology::Cluster(
+        ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect(),
+    );
+    let app = spawn_app_on(&topology, |s| {
+        s.rate_limit = 0;
+        s.request_timeout_ms = REQUEST_TIMEOUT.as_millis() as u64;
+    })
+    .await;
+
+    // The master to kill: the one serving slot 0, whose replica will take over.
+    let nodes = cluster_nodes(ports[0]).unwrap();
+    let victim = nodes
+        .iter()
+        .find(|n| n.flags.contains("master") && n.slots.iter().any(|(a, _)| *a == 0))
+        .cloned()
+        .expect("a master serving slot 0");
+    let survivor = *ports.iter().find(|p| **p != victim.port).unwrap();
+    let victim_id = victim.id.clone();
+    let on_victim = |key: &str| {
+        let s = slot(key);
+        victim.slots.iter().any(|(a, b)| (*a..=*b).contains(&s))
+    };
+
+    // Users and boards spread over every slot; remember which live on the victim.
+    let names: Vec<String> = (0..24).map(|i| format!("fu{i}")).collect();
+    let users = app
+        .users(&names.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let boards: Vec<String> = (0..128).map(|i| format!("b{i}")).collect();
+    let victim_boards = boards
+        .iter()
+        .filter(|b| on_victim(&app.redis.keys.leaderboard(b)))
+        .count();
+    let victim_users = users
+        .iter()
+        .filter(|u| on_victim(&app.redis.keys.user(&u.id)))
+        .count();
+    assert!(
+        victim_boards > 0 && victim_users > 0,
+        "the load must touch the victim's slots"
+    );
+
+    let token = users[0].token.clone();
+    let plan_token = token.clone();
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let plan_boards = boards.clone();
+    let plan: Plan = Arc::new(move |worker, n| {
+        let i = worker * 7919 + n;
+        if worker % 2 == 0 {
+            let id = &ids[i % ids.len()];
+            Planned {
+                label: format!("get user {id}"),
+                write: None,
+                method: reqwest::Method::GET,
+                path: format!("/v1/users/{id}"),
+                token: None,
+                body: None,
+            }
+        } else {
+            let board = &plan_boards[i % plan_boards.len()];
+            Planned {
+                label: format!("score on {board}"),
+                write: None,
+                method: reqwest::Method::POST,
+                path: format!("/v1/leaderboards/{board}/scores"),
+                token: Some(plan_token.clone()),
+                body: Some(json!({"player_id": format!("p{worker}"), "score": n, "mode": "set"})),
+            }
+        }
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = start_load(&app, 8, plan, stop.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let index = ports.iter().position(|p| *p == victim.port).unwrap();
+    cluster.servers[index].process.kill().unwrap();
+    cluster.servers[index].process.wait().unwrap();
+    let killed_at = Instant::now();
+
+    // Wait for a replica to hold slot 0 as master (the promotion).
+    let promoted_at = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Ok(nodes) = cluster_nodes(survivor)
+                && nodes.iter().any(|n| {
+                    n.id != victim_id
+                        && n.flags.contains("master")
+                        && !n.flags.contains("fail")
+                        && n.slots.iter().any(|(a, _)| *a == 0)
+                })
+            {
+                return Instant::now();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no replica was promoted within 40 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+    .await
+    .unwrap();
+    // Keep the load on until the service has served cleanly for 3 s (or 30 s passed).
+    let give_up = killed_at + Duration::from_secs(30);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    while Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The probe: every board, every user, once, all must answer 2xx.
+        let mut all_ok = true;
+        for board in &boards {
+            let response = app
+                .get(&format!("/v1/leaderboards/{board}?limit=1"), None)
+                .await;
+            all_ok &= response.status().is_success();
+        }
+        for user in &users {
+            all_ok &= app
+                .get(&format!("/v1/users/{}", user.id), None)
+                .await
+                .status()
+                .is_success();
+        }
+        if all_ok {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    let outcomes = load.await.unwrap();
+
+    assert_only_2xx_or_503(&outcomes);
+    let errors: Vec<&Outcome> = outcomes.iter().filter(|o| !o.ok()).collect();
+    let first_error = errors.iter().map(|o| o.finished).min();
+    let last_error = errors.iter().map(|o| o.finished).max();
+    let last_end = outcomes.iter().map(|o| o.finished).max().unwrap();
+    let mut statuses: HashMap<String, usize> = HashMap::new();
+    for o in &outcomes {
+        let key = match &o.answer {
+            Ok(a) => a.status.to_string(),
+            Err(_) => "error".into(),
+        };
+        *statuses.entry(key).or_default() += 1;
+    }
+    let window = match (first_error, last_error) {
+        (Some(first), Some(last)) => secs(first, last),
+        _ => 0.0,
+    };
+    eprintln!(
+        "fault-window: cluster master kill -9 (node-timeout 5000 ms): {} requests {statuses:?}; \
+         replica promoted {:.3}s after the kill; first error {:+.3}s after the kill, last error \
+         {:+.3}s after the kill, {:+.3}s after the promotion; error window {window:.3}s; \
+         {victim_boards}/{} boards and {victim_users}/{} users were on the killed master",
+        outcomes.len(),
+        secs(killed_at, promoted_at),
+        first_error.map_or(f64::NAN, |e| secs(killed_at, e)),
+        last_error.map_or(f64::NAN, |e| secs(killed_at, e)),
+        last_error.map_or(f64::NAN, |e| secs(promoted_at, e)),
+        boards.len(),
+        users.len(),
+    );
+    assert!(
+        window < 30.0,
+        "the service answered errors for {window:.1}s after the master was killed"
+    );
+    assert!(
+        last_error.is_none_or(|last| last_end - last >= Duration::from_secs(1)),
+        "the service must serve cleanly at the end (last error {last_error:?}, end {last_end:?})"
+    );
+    // The same process serves the promoted replica's slots: a write and read on each.
+    for board in &boards {
+        let response = app
+            .post(
+                &format!("/v1/leaderboards/{board}/scores"),
+                Some(&token),
+                &json!({"player_id": "after", "score": 7, "mode": "set"}),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            200,
+            "score on {board} after the failover"
+        );
+    }
+    for user in &users {
+        assert_eq!(
+            app.get(&format!("/v1/users/{}", user.id), None)
+                .await
+                .status(),
+            200
+        );
+    }
+    drop(cluster);
+}
