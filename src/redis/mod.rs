@@ -414,6 +414,12 @@ fn as_pairs(value: Value) -> Vec<(String, Value)> {
 
 /// True when the error means "Redis is not there right now" (down, restarting, failing
 /// over, too slow) rather than a bug: such errors become 503 with `Retry-After`.
+///
+/// On a cluster, `MOVED`, `ASK` and `READONLY` reach us only when redis-rs has spent
+/// its retries on a node that just died (a failover or resharding in progress): it
+/// follows redirects itself and rebuilds its slot map on them, so the next request
+/// goes to the new owner. They are transient, not bugs (the failover fault test showed
+/// `MOVED` answered as 500 before this).
 pub fn is_unavailable(err: &RedisError) -> bool {
     err.is_io_error()
         || err.is_timeout()
@@ -427,6 +433,9 @@ pub fn is_unavailable(err: &RedisError) -> bool {
                     | redis::ServerErrorKind::TryAgain
                     | redis::ServerErrorKind::MasterDown
                     | redis::ServerErrorKind::BusyLoading
+                    | redis::ServerErrorKind::Moved
+                    | redis::ServerErrorKind::Ask
+                    | redis::ServerErrorKind::ReadOnly
             ) | ErrorKind::ClusterConnectionNotFound
         )
 }
