@@ -54,6 +54,13 @@ test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo test
 bench: ensure-redis ## Print req/s, p50, p99 of hot endpoints next to redis-benchmark of the same commands
 	scripts/bench.sh
 
+.PHONY: faults
+faults: ensure-redis ## Fault tests alone, printing their error windows: kill -9 + restart, cluster failover
+	@set -o pipefail; $(CARGO) test --locked --test faults -- --nocapture 2>&1 \
+	  | grep -vE 'Waiting for redis process|waiting until .* knows'
+	@set -o pipefail; AGORA_TEST_CLUSTER=1 $(CARGO) test --locked --test faults -- --nocapture 2>&1 \
+	  | grep -vE 'Waiting for redis process|waiting until .* knows'
+
 compose-check: ensure-pytools ## Validate docker-compose.yml against the compose spec
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
