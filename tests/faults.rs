@@ -302,7 +302,15 @@ impl AofRedis {
             if pong.is_ok() {
                 return Instant::now();
             }
-            assert!(Instant::now() < deadline, "redis-server did not start");
+            let exited = self
+                .process
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            assert!(
+                exited.is_none() && Instant::now() < deadline,
+                "redis-server did not start ({exited:?}); see {}",
+                self.dir.join("redis.log").display()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -310,8 +318,8 @@ impl AofRedis {
     /// SIGKILL: no shutdown, no final fsync.
     fn kill(&mut self) {
         if let Some(mut child) = self.process.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
