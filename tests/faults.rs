@@ -691,6 +691,11 @@ async fn a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_t
         users.len(),
     );
     assert_only_2xx_or_503(&outcomes);
+    assert_eq!(
+        app.get("/healthz", None).await.status(),
+        200,
+        "the process stays up"
+    );
     assert!(
         window < 30.0,
         "the service answered errors for {window:.1}s after the master was killed"
