@@ -25,7 +25,7 @@ SDK_IMPORT_CHECK := import importlib, pkgutil, agora_sdk; \
     print(f"sdk-check: client generated, compiled and imported ({len(mods)} modules)")
 
 .PHONY: help run redis-stop test bench compose-check sdk-check lint openapi clean-data \
-        ensure-redis ensure-pytools
+        ensure-redis ensure-pytools fuzz sdk-flow
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -39,7 +39,7 @@ run: ensure-redis ## Start a local Redis (.data/, port AGORA_REDIS_PORT=6380), s
 redis-stop: ## Stop the local Redis started by `make run`
 	scripts/local-redis.sh stop
 
-test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo tests, compose-check, sdk-check
+test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo tests, compose-check, sdk-check, sdk-flow, fuzz
 	@start=$$(date +%s); \
 	$(CARGO) test --locked; status=$$?; \
 	echo "==> topology standalone: cargo test took $$(( $$(date +%s) - start ))s (exit $$status)"; \
@@ -50,6 +50,8 @@ test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo test
 	exit $$status
 	$(MAKE) --no-print-directory compose-check
 	$(MAKE) --no-print-directory sdk-check
+	scripts/sdk-flow.sh
+	$(MAKE) --no-print-directory fuzz
 
 bench: ensure-redis ## Print req/s, p50, p99 of hot endpoints next to redis-benchmark of the same commands
 	scripts/bench.sh
@@ -77,6 +79,12 @@ sdk-check: ensure-pytools ## Generate a Python client from openapi/openapi.json;
 	fi
 	@$(VENV)/bin/python -m compileall -q "$(SDK_OUT)/agora_sdk"
 	@cd "$(SDK_OUT)" && "$(CURDIR)/$(VENV)/bin/python" -c '$(SDK_IMPORT_CHECK)'
+
+sdk-flow: sdk-check ## Generated Python client: register, log in, buy, check out on a live service; TypeScript types + tsc
+	scripts/sdk-flow.sh
+
+fuzz: ensure-redis ensure-pytools ## schemathesis on a live service from openapi/openapi.json (~3 min): no 5xx, schema/status/content-type conformance
+	scripts/fuzz.sh
 
 lint: ## rustfmt check and clippy with warnings denied
 	$(CARGO) fmt --all -- --check

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Create .tools/venv with the Python tools used by `make compose-check` and
-# `make sdk-check` (check-jsonschema, openapi-python-client).
-# Idempotent: a re-run with both tools present does nothing.
+# Create .tools/venv with the Python tools used by `make compose-check`,
+# `make sdk-check` and `make fuzz` (check-jsonschema, openapi-python-client,
+# schemathesis).
+# Idempotent: a re-run with all tools present does nothing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +15,8 @@ if [ -e "$VENV" ] && ! "$VENV/bin/python" -c '' >/dev/null 2>&1; then
     rm -rf "$VENV"
 fi
 
-if [ -x "$VENV/bin/check-jsonschema" ] && [ -x "$VENV/bin/openapi-python-client" ]; then
+if [ -x "$VENV/bin/check-jsonschema" ] && [ -x "$VENV/bin/openapi-python-client" ] \
+    && [ -x "$VENV/bin/schemathesis" ]; then
     exit 0
 fi
 
@@ -47,8 +49,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     fi
 fi
 
-echo "ensure-pytools: installing check-jsonschema and openapi-python-client into .tools/venv" >&2
+echo "ensure-pytools: installing check-jsonschema, openapi-python-client and schemathesis into .tools/venv" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check check-jsonschema openapi-python-client
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    check-jsonschema openapi-python-client 'schemathesis>=4,<5'
 "$VENV/bin/pip" --disable-pip-version-check list 2>/dev/null \
-    | grep -Ei '^(check-jsonschema|openapi-python-client) ' >&2 || true
+    | grep -Ei '^(check-jsonschema|openapi-python-client|schemathesis) ' >&2 || true

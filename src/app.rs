@@ -85,6 +85,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = api_router().split_for_parts().1;
     crate::error::responses::add_rate_limit_responses(&mut doc);
+    crate::openapi::document_path_patterns(&mut doc);
     doc
 }
 

@@ -77,3 +77,51 @@ impl Modify for SecuritySchemes {
         );
     }
 }
+
+/// Charset of [`crate::validate::id`], for the path parameters it checks.
+const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+/// [`crate::validate::tag`] after lower-casing (the handler lower-cases first).
+const TAG_PATTERN: &str = "^[A-Za-z0-9_.-]{1,32}$";
+/// A session id: the SHA-256 of its token, in lowercase hex.
+const SESSION_ID_PATTERN: &str = "^[0-9a-f]{64}$";
+/// `YYYY-MM-DD`.
+const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+/// Documents the charset of every path parameter as a `pattern`.
+///
+/// Path parameters end up inside Redis keys, so each is validated (a 422 otherwise).
+/// Saying so in the document tells clients, SDK generators and fuzzers what is
+/// accepted: schemathesis then generates values that reach the handlers' logic instead
+/// of stopping at the validator. `{key}` of the admin key browser is any key name, so
+/// it has none.
+pub fn document_path_patterns(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{RefOr, Schema};
+
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if parameter.parameter_in != ParameterIn::Path {
+                    continue;
+                }
+                let pattern = match parameter.name.as_str() {
+                    "key" => continue,
+                    "tag" => TAG_PATTERN,
+                    "session_id" => SESSION_ID_PATTERN,
+                    "date" => DATE_PATTERN,
+                    _ => ID_PATTERN,
+                };
+                if let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut() {
+                    object.pattern.get_or_insert_with(|| pattern.to_string());
+                }
+            }
+        }
+    }
+}

@@ -47,7 +47,9 @@ impl SubmitScore {
 }
 
 pub fn score(value: i64) -> Result<(), String> {
-    (value.abs() <= MAX_SCORE)
+    // A range, not `value.abs()`: `i64::MIN.abs()` overflows (a panic, then a 500).
+    (-MAX_SCORE..=MAX_SCORE)
+        .contains(&value)
         .then_some(())
         .ok_or_else(|| format!("must be between -{MAX_SCORE} and {MAX_SCORE}"))
 }

@@ -1,7 +1,7 @@
 //! HTTP handlers for orders: parse, authorize, call the service, respond.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -10,7 +10,7 @@ use super::model::{CreateOrder, Invoice, Order, OrderPage, OrderRecord, OrderSta
 use super::{repo, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser};
+use crate::extract::{AppJson, AppQuery, AuthUser};
 use crate::pagination::PageQuery;
 use crate::validate;
 
@@ -250,7 +250,7 @@ pub async fn list_user_orders(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(id): Path<String>,
-    Query(page): Query<PageQuery>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<OrderPage>> {
     let id = auth.owned_user_id(&id)?;
     let (orders, next_cursor) = repo::list_for_user(&state.redis, &id, page.page()?).await?;

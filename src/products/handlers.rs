@@ -1,7 +1,7 @@
 //! HTTP handlers for products: parse, authorize, call the repository, respond.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
@@ -13,7 +13,7 @@ use super::model::{
 use super::repo::{self, NewProduct, StockReply};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser};
+use crate::extract::{AppJson, AppQuery, AuthUser};
 use crate::pagination::PageQuery;
 use crate::{time, validate};
 
@@ -98,8 +98,8 @@ pub async fn get_product(
     ))]
 pub async fn list_products(
     State(state): State<AppState>,
-    Query(filter): Query<ProductFilter>,
-    Query(page): Query<PageQuery>,
+    AppQuery(filter): AppQuery<ProductFilter>,
+    AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<ProductPage>> {
     let page = page.page()?;
     let category = filter.category.as_deref().map(normalize_category);

@@ -1,7 +1,7 @@
 //! HTTP handlers for users: parse, authorize, call the repository, shape the response.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
@@ -9,7 +9,7 @@ use super::model::{CreateUser, UpdateUser, User, UserQuery};
 use super::{repo, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser, resolve_user_id};
+use crate::extract::{AppJson, AppQuery, AuthUser, resolve_user_id};
 
 /// Register a user
 ///
@@ -58,7 +58,7 @@ pub async fn get_user(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
     Path(id): Path<String>,
-    Query(query): Query<UserQuery>,
+    AppQuery(query): AppQuery<UserQuery>,
 ) -> AppResult<Json<User>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
     let fields = query.parse_fields()?;

@@ -233,3 +233,21 @@ async fn bad_leaderboard_input_is_rejected_before_redis() {
         .collect();
     assert!(keys.is_empty(), "{keys:?}");
 }
+
+/// Found by schemathesis: -2^63 overflowed `abs()` in the range check (a 500).
+#[tokio::test]
+async fn the_most_negative_points_are_a_422_not_a_panic() {
+    let app = spawn_app().await;
+    let user = app.user("extreme").await;
+    let r = app
+        .post(
+            "/v1/leaderboards/global/players/p1/results",
+            Some(&user.token),
+            &json!({"outcome": "win", "points": i64::MIN}),
+        )
+        .await;
+    let body = problem(r, 422).await;
+    assert!(body["errors"]["points"].is_string());
+    let keys = app.all_keys().await;
+    assert!(!keys.iter().any(|k| k.contains("lb:")), "{keys:?}");
+}

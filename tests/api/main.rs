@@ -4,6 +4,7 @@
 mod admin;
 mod analytics;
 mod app_config;
+mod authorization;
 mod billing;
 mod carts;
 mod cli;

@@ -460,3 +460,21 @@ async fn the_demo_products_seed_is_idempotent_and_indexed_by_category() {
     let next = product(&app, &admin.token, "AFTER-SEED", 1, 1).await;
     assert_eq!(next, "1011", "new product ids start after the seeded ones");
 }
+
+/// Found by schemathesis: a repeated query parameter was axum's plain-text 400.
+#[tokio::test]
+async fn a_repeated_query_parameter_is_a_problem_naming_it() {
+    let app = spawn_app().await;
+    let user = app.user("repeater").await;
+    for path in [
+        "/v1/products?limit=1&limit=2",
+        "/v1/users/me/orders?limit=1&limit=2",
+        "/v1/users/me?fields=name&fields=bio",
+    ] {
+        let body = problem(app.get(path, Some(&user.token)).await, 422).await;
+        assert!(
+            body["errors"].as_object().is_some_and(|e| !e.is_empty()),
+            "{path}: {body}"
+        );
+    }
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Start or stop a throw-away live agora for black-box tools (schemathesis, the
+# generated SDK flow, load and fault scripts): its own redis-server on a free
+# port, seeded with `agora seed`, and `agora serve` on another free port with the
+# API limiter off (AGORA_RATE_LIMIT=0).
+#
+#   scripts/live-service.sh start    # prints the base URL, e.g. http://127.0.0.1:41234
+#   scripts/live-service.sh stop     # stops both processes, removes the state folder
+#   scripts/live-service.sh url      # prints the base URL of the running instance
+#
+# Environment:
+#   LIVE_DIR    state folder (pids, ports, logs, Redis data); default .tools/live.
+#               Use a different one per concurrent instance.
+#   AGORA_BIN   agora binary; default target/debug/agora (built with cargo build).
+#   LIVE_ENV    extra VAR=value pairs (space separated) passed to `agora serve`.
+#
+# It never touches the Redis on 127.0.0.1:6379: the port is always a fresh free one
+# and the agora process is given its REDIS_URL explicitly. Logs stay in $LIVE_DIR
+# until `stop` (on a failed start they are printed).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LIVE_DIR="${LIVE_DIR:-$ROOT/.tools/live}"
+AGORA_BIN="${AGORA_BIN:-$ROOT/target/debug/agora}"
+
+log() { echo "live-service: $*" >&2; }
+
+# A TCP port nobody listens on now (the kernel picks it; tiny race accepted).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+
+stop_pid() {
+    local pid="$1" name="$2"
+    alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        alive "$pid" || return 0
+        sleep 0.1
+    done
+    log "$name (pid $pid) ignored SIGTERM for 5 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+do_stop() {
+    [ -d "$LIVE_DIR" ] || return 0
+    local pid
+    pid="$(cat "$LIVE_DIR/agora.pid" 2>/dev/null || true)"
+    stop_pid "$pid" agora
+    pid="$(cat "$LIVE_DIR/redis.pid" 2>/dev/null || true)"
+    stop_pid "$pid" redis-server
+    rm -rf "$LIVE_DIR"
+}
+
+fail_start() {
+    log "start failed: $*"
+    for f in "$LIVE_DIR"/redis.log "$LIVE_DIR"/agora.log "$LIVE_DIR"/seed.log; do
+        [ -s "$f" ] || continue
+        echo "---- $(basename "$f") (last 30 lines) ----" >&2
+        tail -n 30 "$f" >&2
+    done
+    do_stop
+    exit 1
+}
+
+do_start() {
+    if [ -f "$LIVE_DIR/agora.pid" ] && alive "$(cat "$LIVE_DIR/agora.pid")"; then
+        log "already running"
+        cat "$LIVE_DIR/url"
+        return 0
+    fi
+    do_stop
+    command -v redis-server >/dev/null || { log "redis-server not found (run scripts/ensure-redis.sh)"; exit 1; }
+    if [ ! -x "$AGORA_BIN" ]; then
+        log "building $AGORA_BIN"
+        (cd "$ROOT" && cargo build --quiet --locked) >&2
+    fi
+    mkdir -p "$LIVE_DIR/data"
+    # A start interrupted half-way leaves nothing running.
+    trap 'fail_start "interrupted"' INT TERM
+
+    local redis_port http_port
+    redis_port="$(free_port)"
+    [ "$redis_port" != 6379 ] || redis_port="$(free_port)"
+    redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$LIVE_DIR/data" \
+        --save "" --appendonly no --daemonize no \
+        >"$LIVE_DIR/redis.log" 2>&1 &
+    echo $! >"$LIVE_DIR/redis.pid"
+    local ok=""
+    for _ in $(seq 1 50); do
+        if [ "$(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null)" = PONG ]; then ok=1; break; fi
+        sleep 0.1
+    done
+    [ -n "$ok" ] || fail_start "redis-server on port $redis_port did not answer PING in 5 s"
+
+    local redis_url="redis://127.0.0.1:$redis_port"
+    (cd "$ROOT" && env -u REDIS_CLUSTER_URLS -u KEY_PREFIX REDIS_URL="$redis_url" \
+        "$AGORA_BIN" seed --dir "$ROOT/migrations-free-seed") >"$LIVE_DIR/seed.log" 2>&1 \
+        || fail_start "agora seed failed"
+
+    # Retry a port another process grabbed between free_port and bind.
+    local url=""
+    for _attempt in 1 2 3; do
+        http_port="$(free_port)"
+        # shellcheck disable=SC2086 # LIVE_ENV is a list of VAR=value words
+        env -u REDIS_CLUSTER_URLS -u KEY_PREFIX \
+            REDIS_URL="$redis_url" AGORA_ADDR="127.0.0.1:$http_port" AGORA_RATE_LIMIT=0 \
+            RUST_LOG="${RUST_LOG:-warn}" ${LIVE_ENV:-} \
+            "$AGORA_BIN" serve >"$LIVE_DIR/agora.log" 2>&1 &
+        echo $! >"$LIVE_DIR/agora.pid"
+        for _ in $(seq 1 100); do
+            if curl -fsS -o /dev/null "http://127.0.0.1:$http_port/healthz" 2>/dev/null; then
+                url="http://127.0.0.1:$http_port"
+                break 2
+            fi
+            alive "$(cat "$LIVE_DIR/agora.pid")" || break
+            sleep 0.1
+        done
+        stop_pid "$(cat "$LIVE_DIR/agora.pid")" agora
+    done
+    [ -n "$url" ] || fail_start "agora serve did not answer /healthz"
+    trap - INT TERM
+    echo "$url" >"$LIVE_DIR/url"
+    echo "$redis_url" >"$LIVE_DIR/redis_url"
+    log "agora at $url (redis $redis_url, state in $LIVE_DIR)"
+    echo "$url"
+}
+
+case "${1:-}" in
+start) do_start ;;
+stop) do_stop ;;
+url) cat "$LIVE_DIR/url" ;;
+*)
+    echo "usage: $0 start|stop|url" >&2
+    exit 2
+    ;;
+esac
