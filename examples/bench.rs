@@ -79,7 +79,12 @@ struct Bench {
 async fn start_agora(bin: &str, redis_url: &str, rate_limit: u64) -> (Killed, String) {
     let port = free_port();
     let child = Command::new(bin)
-        .args(["serve", "--no-workers", "--addr", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--no-workers",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("REDIS_URL", redis_url)
         .env_remove("REDIS_CLUSTER_URLS")
         .env("KEY_PREFIX", "")
@@ -162,7 +167,10 @@ impl Bench {
         let body = case.body.as_deref().map(lua_string).unwrap_or("nil".into());
         let mut headers = "[\"content-type\"] = \"application/json\"".to_string();
         if case.auth {
-            headers.push_str(&format!(", [\"authorization\"] = \"Bearer {}\"", self.token));
+            headers.push_str(&format!(
+                ", [\"authorization\"] = \"Bearer {}\"",
+                self.token
+            ));
         }
         let script = if case.fresh_key {
             headers.push_str(", [\"idempotency-key\"] = prefix .. \"-\" .. counter");
@@ -277,8 +285,9 @@ impl Bench {
 
     /// SCRIPT LOAD of `lua/<name>`; its SHA.
     async fn load_script(&self, name: &str) -> String {
-        let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("lua").join(name))
-            .unwrap();
+        let source =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("lua").join(name))
+                .unwrap();
         redis::cmd("SCRIPT")
             .arg("LOAD")
             .arg(source)
@@ -494,7 +503,9 @@ async fn main() {
 
     // Sanity: every case answers 2xx before it is measured.
     for case in &cases {
-        let status = bench.request(&base, case, &format!("check-{}", case.name.len())).await;
+        let status = bench
+            .request(&base, case, &format!("check-{}", case.name.len()))
+            .await;
         assert!(
             (200..300).contains(&status),
             "{} {} answered {status}",
@@ -521,17 +532,22 @@ async fn main() {
     let mut counts = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         // One request first, so connections and scripts are in place.
-        bench.request(&proxied, case, &format!("count{i}-warm")).await;
+        bench
+            .request(&proxied, case, &format!("count{i}-warm"))
+            .await;
         let (trips_before, calls_before) = (
             trips.load(Ordering::SeqCst),
             command_calls(&redis_url).await,
         );
         for n in 0..COUNTED_REQUESTS {
-            let status = bench.request(&proxied, case, &format!("count{i}-{n}")).await;
+            let status = bench
+                .request(&proxied, case, &format!("count{i}-{n}"))
+                .await;
             assert!((200..300).contains(&status), "{}: {status}", case.name);
         }
         let calls = calls_between(&calls_before, &command_calls(&redis_url).await);
-        let round_trips = (trips.load(Ordering::SeqCst) - trips_before) as f64 / COUNTED_REQUESTS as f64;
+        let round_trips =
+            (trips.load(Ordering::SeqCst) - trips_before) as f64 / COUNTED_REQUESTS as f64;
         counts.push((round_trips, calls));
     }
 
@@ -557,11 +573,7 @@ async fn main() {
     println!("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
     for ((case, (a, r)), (round_trips, calls)) in cases.iter().zip(&rows).zip(&counts) {
         let total: u64 = calls.values().sum();
-        let note = if a.errors > 0 {
-            format!(" ({} non-2xx!)", a.errors)
-        } else {
-            String::new()
-        };
+        let note = non_2xx(a.errors);
         println!(
             "| {}{note} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
             case.name,
@@ -577,7 +589,9 @@ async fn main() {
             total as f64 / COUNTED_REQUESTS as f64
         );
     }
-    println!("\ncommands per request (INFO commandstats over {COUNTED_REQUESTS} requests; script-internal calls included):");
+    println!(
+        "\ncommands per request (INFO commandstats over {COUNTED_REQUESTS} requests; script-internal calls included):"
+    );
     for (case, (_, calls)) in cases.iter().zip(&counts) {
         let detail: Vec<String> = calls
             .iter()
@@ -586,8 +600,11 @@ async fn main() {
         println!("  {:<40} {}", case.name, detail.join(", "));
     }
     println!(
-        "\nPOST /v1/orders (checkout, 5 items) at c=1: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
-        checkout_c1.rps, checkout_c1.p50, checkout_c1.p99
+        "\nPOST /v1/orders (checkout, 5 items) at c=1: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms{}",
+        checkout_c1.rps,
+        checkout_c1.p50,
+        checkout_c1.p99,
+        non_2xx(checkout_c1.errors)
     );
     println!(
         "bare HINCRBY stock -1 (redis-benchmark, seed 002's unchecked decrement): {:.0} req/s, p50 {:.2} ms; EVALSHA purchase_stock / HINCRBY = {:.2}",
@@ -601,17 +618,22 @@ async fn main() {
         limiter_on.rps,
         (limiter_on.rps - off) / off * 100.0,
         limiter_on.p99,
-        if limiter_on.errors > 0 {
-            format!(" ({} non-2xx!)", limiter_on.errors)
-        } else {
-            String::new()
-        }
+        non_2xx(limiter_on.errors)
     );
 
     memory_per_entity(&mut bench, &options).await;
     let layout_users = env_usize("BENCH_LAYOUT_USERS", 100_000) as u64;
     layout_comparison(layout_users).await;
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A warning to append when wrk saw error responses.
+fn non_2xx(errors: u64) -> String {
+    if errors > 0 {
+        format!(" ({errors} non-2xx!)")
+    } else {
+        String::new()
+    }
 }
 
 fn load_average() -> (String, String, String) {
@@ -641,7 +663,11 @@ async fn memory_usage(conn: &mut redis::aio::MultiplexedConnection, key: &str) -
 async fn average_usage(conn: &mut redis::aio::MultiplexedConnection, keys: &[String]) -> f64 {
     let mut pipe = redis::pipe();
     for key in keys {
-        pipe.cmd("MEMORY").arg("USAGE").arg(key).arg("SAMPLES").arg(0);
+        pipe.cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0);
     }
     let sizes: Vec<Option<u64>> = pipe.query_async(conn).await.unwrap();
     let found: Vec<u64> = sizes.into_iter().flatten().collect();
@@ -652,7 +678,10 @@ async fn average_usage(conn: &mut redis::aio::MultiplexedConnection, keys: &[Str
 async fn memory_per_entity(bench: &mut Bench, options: &synthetic::Options) {
     let mut conn = bench.redis().await;
     let step = (options.users / MEMORY_SAMPLE).max(1);
-    let sample: Vec<u64> = (1..=options.users).step_by(step as usize).take(MEMORY_SAMPLE as usize).collect();
+    let sample: Vec<u64> = (1..=options.users)
+        .step_by(step as usize)
+        .take(MEMORY_SAMPLE as usize)
+        .collect();
     let ids: Vec<String> = sample.iter().map(|n| synthetic::user_id(*n)).collect();
     let key_of = |part: &str| -> Vec<String> {
         ids.iter()
@@ -701,7 +730,9 @@ async fn memory_per_entity(bench: &mut Bench, options: &synthetic::Options) {
     println!(
         "\nmemory as stored (MEMORY USAGE ... SAMPLES 0, average over up to {MEMORY_SAMPLE} keys each):"
     );
-    println!("  user (user:{{id}} hash, 8 fields incl. argon2 PHC): {user:>8.0} B  + {index:.0} B in the username/e-mail indexes");
+    println!(
+        "  user (user:{{id}} hash, 8 fields incl. argon2 PHC): {user:>8.0} B  + {index:.0} B in the username/e-mail indexes"
+    );
     println!(
         "  post (post:{{p}} hash, 9 fields):                    {post:>8.0} B  + {author_index:.0} B in user:{{id}}:posts, + {:.0} B per timeline holding it",
         timeline / timeline_len.max(1) as f64
@@ -720,6 +751,12 @@ async fn memory_per_entity(bench: &mut Bench, options: &synthetic::Options) {
     );
 }
 
+/// A user's (field, value) pairs.
+type Fields = Vec<(String, String)>;
+
+/// A real argon2id PHC string (the synthetic users'), as stored in `password_hash`.
+const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$YWdvcmEtc3ludGhldGlj$vUfh8iZgX3AgMnsmIMbCxqi8x4Y80kPajCjHGDoZJao";
+
 /// Seed 002: one hash per user vs one string key per field, for `users` users in a
 /// scratch Redis; bytes per user from `used_memory` deltas and MEMORY USAGE.
 async fn layout_comparison(users: u64) {
@@ -729,15 +766,14 @@ async fn layout_comparison(users: u64) {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let phc = "$argon2id$v=19$m=19456,t=2,p=1$YWdvcmEtc3ludGhldGlj$vUfh8iZgX3AgMnsmIMbCxqi8x4Y80kPajCjHGDoZJao";
-    let seed002 = |n: u64| -> Vec<(String, String)> {
+    let seed002 = |n: u64| -> Fields {
         vec![
             ("name".into(), format!("User {n}")),
             ("age".into(), (18 + n % 60).to_string()),
             ("email".into(), format!("user{n}@example.com")),
         ]
     };
-    let agora_fields = |n: u64| -> Vec<(String, String)> {
+    let agora_fields = |n: u64| -> Fields {
         vec![
             ("id".into(), n.to_string()),
             ("username".into(), format!("user{n}")),
@@ -746,15 +782,17 @@ async fn layout_comparison(users: u64) {
             ("role".into(), "user".into()),
             ("created_at".into(), "2026-01-01T00:00:00.000Z".into()),
             ("login_count".into(), "0".into()),
-            ("password_hash".into(), phc.into()),
+            ("password_hash".into(), PHC.into()),
         ]
     };
     println!("\nseed 002 layouts, {users} users each in a scratch Redis (bytes per user):");
-    println!("| fields | one hash per user (used_memory / MEMORY USAGE) | one string key per field (used_memory / MEMORY USAGE) | strings / hash |");
+    println!(
+        "| fields | one hash per user (used_memory / MEMORY USAGE) | one string key per field (used_memory / MEMORY USAGE) | strings / hash |"
+    );
     println!("|---|---:|---:|---:|");
-    let sets: [(&str, Box<dyn Fn(u64) -> Vec<(String, String)>>); 2] = [
-        ("seed 002: name, age, email", Box::new(seed002)),
-        ("agora user: 8 fields incl. argon2 PHC", Box::new(agora_fields)),
+    let sets = [
+        ("seed 002: name, age, email", seed002 as fn(u64) -> Fields),
+        ("agora user: 8 fields incl. argon2 PHC", agora_fields),
     ];
     for (label, fields) in sets.iter() {
         let mut figures = Vec::new();
@@ -781,7 +819,10 @@ async fn layout_comparison(users: u64) {
             let step = (users / MEMORY_SAMPLE).max(1);
             let mut total = 0u64;
             let mut sampled = 0u64;
-            for n in (1..=users).step_by(step as usize).take(MEMORY_SAMPLE as usize) {
+            for n in (1..=users)
+                .step_by(step as usize)
+                .take(MEMORY_SAMPLE as usize)
+            {
                 if per_field {
                     for (field, _) in fields(n) {
                         total += memory_usage(&mut conn, &format!("user:{n}:{field}")).await;

@@ -298,7 +298,7 @@ fn user_batch(
                 let key = keys.post(&post.id);
                 batch.add(
                     key.clone(),
-                    redis::cmd("HSET").arg(&key).arg(&post.to_fields()).clone(),
+                    redis::cmd("HSET").arg(&key).arg(post.to_fields()).clone(),
                 );
                 zadd.arg(at).arg(&post.id);
                 activity.push((at, activity_json(ActivityKind::Post, &post.id, at)));
