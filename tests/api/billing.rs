@@ -261,10 +261,7 @@ async fn the_workers_invoice_in_the_background_and_stop_cleanly_on_shutdown() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(invoiced, "the billing worker invoiced the order");
-    assert_eq!(
-        agora::workers::names(),
-        vec!["billing", "order-sweeper", "email"]
-    );
+    assert_eq!(agora::workers::names(), vec!["billing", "order-sweeper", "email"]);
 
     stop.send(()).unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(3), workers)
