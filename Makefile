@@ -53,8 +53,15 @@ test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo test
 	scripts/sdk-flow.sh
 	$(MAKE) --no-print-directory fuzz
 
-bench: ensure-redis ## Print req/s, p50, p99 of hot endpoints next to redis-benchmark of the same commands
-	scripts/bench.sh
+bench: ensure-redis ## Hot endpoints (wrk) next to redis-benchmark, round trips, memory; then the social figures
+	@command -v wrk >/dev/null 2>&1 || { \
+	    echo "bench: installing wrk" >&2; \
+	    SUDO=""; [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo; \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null; \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(CARGO) build --release --locked --bin agora --example bench --example social_bench
+	target/release/examples/bench
+	target/release/examples/social_bench
 
 .PHONY: faults
 faults: ensure-redis ## Fault tests alone, printing their error windows: kill -9 + restart, cluster failover

@@ -16,8 +16,10 @@
 //! burst of bytes from Agora after Redis last answered (one pipeline = one burst).
 //! Commands are counted from `INFO commandstats` before and after.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -31,63 +33,17 @@ use agora::sessions::repo::{NewSession, create as create_session};
 use agora::social::feeds::repo::{TIMELINE_CAP, push_to_timelines};
 use agora::users::Role;
 use redis::AsyncCommands;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use support::{calls_between, command_calls, counting_proxy, env_usize, start_redis};
+use tokio::net::TcpListener;
 
 /// Commands per pipeline while building the graphs.
 const SETUP_CHUNK: usize = 2000;
 /// Base of the fake timestamps (ms) of generated posts.
 const T0: i64 = 1_760_000_000_000;
 
-/// Kills the private redis-server when the bench ends, however it ends.
-struct RedisServer(Child);
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index].as_secs_f64() * 1000.0
-}
-
-async fn start_redis() -> (RedisServer, String) {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server on PATH (scripts/ensure-redis.sh installs it)");
-    let server = RedisServer(child);
-    let url = format!("redis://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if let Ok(client) = redis::Client::open(url.as_str())
-            && client.get_multiplexed_async_connection().await.is_ok()
-        {
-            return (server, url);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("redis-server did not start on {url}");
 }
 
 /// Agora on a free port against `redis_url`; its base URL and state.
@@ -308,79 +264,6 @@ async fn reqwest_rps(client: &reqwest::Client, url: &str, token: &str) -> f64 {
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
-/// A TCP proxy to `upstream` counting round trips: bursts from the client that follow
-/// an answer from the server (or open the connection).
-async fn counting_proxy(upstream: String) -> (u16, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let trips = Arc::new(AtomicU64::new(0));
-    let counter = trips.clone();
-    tokio::spawn(async move {
-        loop {
-            let (client, _) = listener.accept().await.unwrap();
-            let server = TcpStream::connect(&upstream).await.unwrap();
-            let (mut client_read, mut client_write) = client.into_split();
-            let (mut server_read, mut server_write) = server.into_split();
-            // True while the last bytes came from the client.
-            let client_spoke_last = Arc::new(AtomicBool::new(false));
-            let (spoke, trips) = (client_spoke_last.clone(), counter.clone());
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = match client_read.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    if !spoke.swap(true, Ordering::SeqCst) {
-                        trips.fetch_add(1, Ordering::SeqCst);
-                    }
-                    if server_write.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            });
-            let spoke = client_spoke_last;
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = match server_read.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => n,
-                    };
-                    spoke.store(false, Ordering::SeqCst);
-                    if client_write.write_all(&buf[..n]).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (port, trips)
-}
-
-/// `INFO commandstats` as command → calls.
-async fn command_calls(url: &str) -> BTreeMap<String, u64> {
-    let client = redis::Client::open(url).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .split(',')
-                .next()?
-                .strip_prefix("calls=")?
-                .parse()
-                .ok()?;
-            Some((name.to_string(), calls))
-        })
-        .collect()
-}
-
 #[tokio::main]
 async fn main() {
     let feed_requests = env_usize("BENCH_FEED_REQUESTS", 2000);
@@ -545,18 +428,8 @@ async fn main() {
         let response = client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), 200);
         response.bytes().await.unwrap();
-        let calls_after = command_calls(&redis_url).await;
-        let commands: BTreeMap<String, u64> = calls_after
-            .iter()
-            .filter(|(name, _)| name.as_str() != "info")
-            .map(|(name, after)| {
-                (
-                    name.clone(),
-                    after - calls_before.get(name).copied().unwrap_or(0),
-                )
-            })
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let commands: BTreeMap<String, u64> =
+            calls_between(&calls_before, &command_calls(&redis_url).await);
         per_request.push((trips.load(Ordering::SeqCst) - trips_before, commands));
     }
     let (round_trips, commands) = per_request[per_request.len() / 2].clone();

@@ -39,6 +39,25 @@ pub enum Command {
         /// Folder holding the seed files.
         #[arg(long, default_value = "migrations-free-seed")]
         dir: std::path::PathBuf,
+        /// Write a generated data set instead of the seed files (pipelined; every user's
+        /// password is `synthetic-password`); running it twice changes nothing.
+        #[arg(long)]
+        synthetic: bool,
+        /// Synthetic users (`synth1`..`synthN`, ids 1000001..).
+        #[arg(long, default_value_t = 1000, requires = "synthetic")]
+        users: u64,
+        /// Posts per synthetic user.
+        #[arg(long, default_value_t = 0, requires = "synthetic")]
+        posts_per_user: u64,
+        /// Users each synthetic user follows (the next K by number, wrapping).
+        #[arg(long, default_value_t = 0, requires = "synthetic")]
+        follows_per_user: u64,
+        /// Synthetic products (ids 1000001..).
+        #[arg(long, default_value_t = 0, requires = "synthetic")]
+        products: u64,
+        /// Lines in every synthetic user's cart (needs --products).
+        #[arg(long, default_value_t = 0, requires = "synthetic")]
+        cart_items: u64,
     },
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,

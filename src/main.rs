@@ -59,7 +59,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::connect(settings).await?;
             workers::run(state.redis, app::shutdown_signal()).await;
         }
-        Command::Seed { dir } => {
+        Command::Seed {
+            synthetic: true,
+            users,
+            posts_per_user,
+            follows_per_user,
+            products,
+            cart_items,
+            ..
+        } => {
+            let state = AppState::connect(settings).await?;
+            let options = seed::synthetic::Options {
+                users,
+                posts_per_user,
+                follows_per_user,
+                products,
+                cart_items,
+            };
+            println!("{}", seed::synthetic::run(&state.redis, &options).await?);
+        }
+        Command::Seed { dir, .. } => {
             let state = AppState::connect(settings).await?;
             let report = seed::run(&state.redis, &dir).await?;
             println!(

@@ -4,6 +4,11 @@
 //! idempotent: a record that already exists is left exactly as it is (a user is
 //! skipped when its username is claimed), so running the seed twice leaves Redis as
 //! after once (no new password salts, no new timestamps, no duplicate jobs).
+//!
+//! `agora seed --synthetic --users N ...` writes large generated data sets instead
+//! (see [`synthetic`]), for benchmarks and memory figures.
+
+pub mod synthetic;
 
 use std::path::Path;
 

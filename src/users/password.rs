@@ -30,6 +30,17 @@ pub async fn hash(password: String) -> anyhow::Result<String> {
     .await?
 }
 
+/// Hashes `password` with a fixed `salt` (at least 8 bytes): the same PHC string on
+/// every call. Only for synthetic benchmark users (`agora seed --synthetic`), where one
+/// hash is shared by every user and a rerun must write the same value; real users get
+/// a random salt from [`hash`].
+pub fn hash_with_salt(password: &str, salt: &[u8]) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password_with_salt(password.as_bytes(), salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))
+}
+
 /// True when `password` matches `stored`; with no stored hash, spends the same time
 /// on the dummy hash and returns false.
 pub async fn verify(password: String, stored: Option<String>) -> bool {

@@ -145,3 +145,131 @@ async fn serve_stops_cleanly_on_sigterm() {
 
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn a_synthetic_data_set_logs_in_shows_in_the_api_and_rerunning_changes_nothing() {
+    let app = spawn_app().await;
+    let prefix = app.redis.keys.prefix().to_string();
+    let args = [
+        "seed",
+        "--synthetic",
+        "--users",
+        "40",
+        "--posts-per-user",
+        "3",
+        "--follows-per-user",
+        "4",
+        "--products",
+        "6",
+        "--cart-items",
+        "2",
+    ];
+    let first = agora(&args, &prefix).await;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let printed = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        printed.contains("40 users, 160 follows, 120 posts, 6 products, 40 carts"),
+        "{printed}"
+    );
+    // Carts keep their 7-day TTL from the last write (a rerun starts it again). Hashes
+    // are compared by content: a large hash's DUMP follows its table's iteration
+    // order, which a rewrite of the same fields may change.
+    let conn = app.conn();
+    let without_cart_ttl = |state: Vec<(String, Value, i64)>| {
+        let mut conn = conn.clone();
+        async move {
+            let mut out = Vec::new();
+            for (key, dump, ttl) in state {
+                let ttl = if key.ends_with(":cart") {
+                    ttl > 0
+                } else {
+                    ttl == -1
+                };
+                let kind: String = redis::cmd("TYPE")
+                    .arg(&key)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                let content = if kind == "hash" {
+                    let fields: std::collections::BTreeMap<String, String> = redis::cmd("HGETALL")
+                        .arg(&key)
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap();
+                    format!("{fields:?}")
+                } else {
+                    format!("{dump:?}")
+                };
+                out.push((key, content, ttl));
+            }
+            out
+        }
+    };
+    let after_once = without_cart_ttl(snapshot(&app).await).await;
+    assert!(
+        after_once.iter().all(|(_, _, ttl)| *ttl),
+        "TTLs as the API sets them"
+    );
+    let second = agora(&args, &prefix).await;
+    assert!(second.status.success());
+    let after_twice = without_cart_ttl(snapshot(&app).await).await;
+    let changed: Vec<&String> = after_once
+        .iter()
+        .zip(&after_twice)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| &a.0)
+        .collect();
+    assert_eq!(after_once.len(), after_twice.len());
+    assert!(changed.is_empty(), "a rerun changed {changed:?}");
+
+    let login = app.login("synth1", agora::seed::synthetic::PASSWORD).await;
+    assert_eq!(login.status(), 201);
+    let token = login.json::<Json>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user: Json = app.get_ok("/v1/users/1000001", None).await;
+    assert_eq!(user["username"], "synth1");
+    assert_eq!(user["follower_count"], 4);
+    assert_eq!(user["following_count"], 4);
+    let following: Vec<Json> = app
+        .all_items("/v1/users/1000001/following", 100, None)
+        .await;
+    let mut ids: Vec<&str> = following
+        .iter()
+        .map(|u| u["user_id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["1000002", "1000003", "1000004", "1000005"]);
+    // The feed holds own and followed posts (5 authors x 3), newest first.
+    let feed: Vec<Json> = app.all_items("/v1/users/me/feed", 100, Some(&token)).await;
+    assert_eq!(feed.len(), 15);
+    assert_eq!(feed[0]["author_id"], "1000005");
+    let cart: Json = app.get_ok("/v1/users/me/cart", Some(&token)).await;
+    assert_eq!(cart["items"].as_array().unwrap().len(), 2);
+    assert!(
+        cart["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["available"] == true)
+    );
+    let board: Json = app
+        .get_ok("/v1/leaderboards/synthetic?limit=100", None)
+        .await;
+    assert_eq!(board["items"].as_array().unwrap().len(), 40);
+    let product: Json = app.get_ok("/v1/products/1000006", None).await;
+    assert_eq!(product["sku"], "SYN-6");
+    // New registrations and posts get ids after the synthetic ones.
+    let newcomer: Json = app
+        .register_raw("newcomer", "newcomer@example.com")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(newcomer["id"], "1000041");
+}

@@ -1,0 +1,477 @@
+//! `agora seed --synthetic`: large, deterministic data sets for benchmarks and memory
+//! figures, written straight into Redis with pipelines.
+//!
+//! Why not through the API: registering 100k users over HTTP costs 100k argon2 hashes
+//! (~20 ms of CPU each) and a million round trips. Instead every user gets the same
+//! password hash (one argon2 call with a fixed salt, so the PHC string is the same on
+//! every run) and the keys are written in pipelined [`Batch`]es of thousands of
+//! commands, several batches in flight at once.
+//!
+//! What is written is exactly what the API would have left, under the same key names
+//! (from `crate::redis::keys`) and field names (the repositories' own field lists):
+//!
+//! | data | keys |
+//! |---|---|
+//! | users `synth1..synthN` (ids `1000001..`) | `user:{id}` hash, `users:{identity}:by_username` / `:by_email` claims, `users:next_id` raised |
+//! | `K` follows per user (user *i* follows *i+1 .. i+K*, wrapping) | `user:{id}:following` and `:followers` |
+//! | `M` posts per user | `post:{p}` hashes, `user:{id}:posts`, `posts:recent` (newest 10,000), the `user:{id}:timeline` a fan-out would have built (newest 800 of own + followed posts), `posts:next_id` raised |
+//! | activity | `user:{id}:activity` (`follow` and `post` entries, newest 1000) |
+//! | `P` products (ids `1000001..`) | `product:{id}`, `products:by_sku`, `products:all`, `category:{synthetic-c}:products`, `products:next_id` raised |
+//! | a cart of `C` lines per user (when there are products) | `user:{id}:cart` with the carts' 7-day TTL |
+//! | every user on board `synthetic` | `lb:{synthetic}` and `lb:{synthetic}:player:{id}` |
+//!
+//! Every id, score, time and value is a function of the user/post/product number, so
+//! running the generator again with the same options writes the same members with the
+//! same scores and the same field values: nothing changes (except that the carts' TTL
+//! starts again, as it does on any cart write).
+
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+
+use crate::redis::Redis;
+use crate::redis::batch::Batch;
+use crate::redis::keys::UserPart;
+use crate::social::feeds::model::{ActivityEntry, ActivityKind};
+use crate::social::feeds::repo::{ACTIVITY_CAP, TIMELINE_CAP};
+use crate::social::posts::model::Post;
+use crate::social::posts::repo::RECENT_CAP;
+use crate::users::Role;
+
+/// The password of every synthetic user (documented in README and the seed README).
+pub const PASSWORD: &str = "synthetic-password";
+/// Synthetic user `n` (1-based) has id `FIRST_ID + n`; products likewise.
+pub const FIRST_ID: u64 = 1_000_000;
+/// Post `j` (0-based over all synthetic posts) is `p<FIRST_POST + j + 1>`.
+pub const FIRST_POST: u64 = 1_000_000;
+/// The leaderboard every synthetic user plays on.
+pub const BOARD: &str = "synthetic";
+/// Unix ms of the first synthetic user, follow and post (2026-01-01T00:00:00Z).
+const T0: i64 = 1_767_225_600_000;
+/// Users written per batch (each user is ~10 commands).
+const USERS_PER_BATCH: u64 = 500;
+/// Batches in flight at once.
+const IN_FLIGHT: usize = 4;
+/// Categories the synthetic products are spread over.
+const CATEGORIES: u64 = 8;
+
+/// What to generate (`agora seed --synthetic ...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub users: u64,
+    pub posts_per_user: u64,
+    pub follows_per_user: u64,
+    pub products: u64,
+    pub cart_items: u64,
+}
+
+/// What a run wrote, and how long it took.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub users: u64,
+    pub follows: u64,
+    pub posts: u64,
+    pub products: u64,
+    pub carts: u64,
+    pub commands: u64,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        write!(
+            f,
+            "seed --synthetic: {} users, {} follows, {} posts, {} products, {} carts \
+             ({} commands) in {:.2} s: {:.0} users/s",
+            self.users,
+            self.follows,
+            self.posts,
+            self.products,
+            self.carts,
+            self.commands,
+            secs,
+            self.users as f64 / secs
+        )
+    }
+}
+
+/// Id of synthetic user `n` (1-based).
+pub fn user_id(n: u64) -> String {
+    (FIRST_ID + n).to_string()
+}
+
+/// Username of synthetic user `n` (1-based).
+pub fn username(n: u64) -> String {
+    format!("synth{n}")
+}
+
+/// Id of synthetic product `k` (1-based).
+pub fn product_id(k: u64) -> String {
+    (FIRST_ID + k).to_string()
+}
+
+/// Id of post `m` (0-based) of synthetic user `n`.
+pub fn post_id(options: &Options, n: u64, m: u64) -> String {
+    format!("p{}", post_number(options, n, m))
+}
+
+fn post_number(options: &Options, n: u64, m: u64) -> u64 {
+    FIRST_POST + (n - 1) * options.posts_per_user + m + 1
+}
+
+/// Created-at (ms) of post `m` of user `n`: round `m` of every user, then round `m+1`.
+fn post_at(options: &Options, n: u64, m: u64) -> i64 {
+    T0 + 1_000 * (m * options.users + n) as i64
+}
+
+/// The users `n` follows (1-based numbers): the next `K`, wrapping round.
+fn followed_by(options: &Options, n: u64) -> impl Iterator<Item = (u64, i64)> + '_ {
+    (1..=options.follows_per_user).map(move |j| {
+        let target = (n - 1 + j) % options.users + 1;
+        (target, follow_at(options, n, j))
+    })
+}
+
+/// When `n` followed its `j`-th followed user (the same score on both sides).
+fn follow_at(options: &Options, n: u64, j: u64) -> i64 {
+    T0 + (n * options.follows_per_user + j) as i64
+}
+
+/// The users following `n`, with the time of each follow.
+fn followers_of(options: &Options, n: u64) -> impl Iterator<Item = (u64, i64)> + '_ {
+    (1..=options.follows_per_user).map(move |j| {
+        let follower = (n - 1 + options.users - j % options.users) % options.users + 1;
+        (follower, follow_at(options, follower, j))
+    })
+}
+
+/// Checks the options and writes everything. See the module docs.
+pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
+    anyhow::ensure!(options.users >= 1, "--users must be at least 1");
+    anyhow::ensure!(
+        options.follows_per_user < options.users,
+        "--follows-per-user must be smaller than --users (nobody follows themselves)"
+    );
+    anyhow::ensure!(
+        options.follows_per_user <= 10_000,
+        "--follows-per-user above 10,000 would make every user a celebrity"
+    );
+    anyhow::ensure!(
+        options.cart_items <= crate::carts::model::MAX_LINES as u64,
+        "--cart-items is at most {}",
+        crate::carts::model::MAX_LINES
+    );
+    anyhow::ensure!(
+        options.cart_items <= options.products,
+        "--cart-items cannot exceed --products"
+    );
+    let started = Instant::now();
+    // One argon2 hash for everyone, with a fixed salt so reruns write the same string.
+    let password_hash = tokio::task::spawn_blocking(|| {
+        crate::users::password::hash_with_salt(PASSWORD, b"agora-synthetic")
+    })
+    .await??;
+
+    let mut report = Report::default();
+    let mut batches = Vec::new();
+    let mut first = 1;
+    while first <= options.users {
+        let last = (first + USERS_PER_BATCH - 1).min(options.users);
+        batches.push((first, last));
+        first = last + 1;
+    }
+    let commands: u64 = futures::stream::iter(batches)
+        .map(|(first, last)| {
+            let batch = user_batch(redis, options, &password_hash, first, last);
+            async move {
+                let n = batch.len() as u64;
+                batch.run(&redis.conn).await.map(|_| n)
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_fold(0, |sum, n| async move { Ok(sum + n) })
+        .await?;
+    report.commands += commands;
+
+    report.commands += write_products(redis, options).await?;
+    report.commands += write_recent(redis, options).await?;
+    crate::users::repo::reserve_ids_through(redis, FIRST_ID + options.users)
+        .await
+        .map_err(|e| anyhow::anyhow!("raising users:next_id: {e}"))?;
+    if options.posts_per_user > 0 {
+        let last = post_number(options, options.users, options.posts_per_user - 1);
+        crate::social::posts::repo::reserve_ids_through(redis, last)
+            .await
+            .map_err(|e| anyhow::anyhow!("raising posts:next_id: {e}"))?;
+    }
+    if options.products > 0 {
+        crate::products::repo::reserve_ids_through(redis, FIRST_ID + options.products)
+            .await
+            .map_err(|e| anyhow::anyhow!("raising products:next_id: {e}"))?;
+    }
+
+    report.users = options.users;
+    report.follows = options.users * options.follows_per_user;
+    report.posts = options.users * options.posts_per_user;
+    report.products = options.products;
+    report.carts = if options.cart_items > 0 {
+        options.users
+    } else {
+        0
+    };
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Every per-user key of users `first..=last`.
+fn user_batch(
+    redis: &Redis,
+    options: &Options,
+    password_hash: &str,
+    first: u64,
+    last: u64,
+) -> Batch {
+    let keys = &redis.keys;
+    let mut batch = Batch::new();
+    let mut usernames = redis::cmd("HSET");
+    usernames.arg(keys.username_index());
+    let mut emails = redis::cmd("HSET");
+    emails.arg(keys.email_index());
+    let board = keys.leaderboard(BOARD);
+    let mut scores = redis::cmd("ZADD");
+    scores.arg(&board);
+
+    for n in first..=last {
+        let id = user_id(n);
+        let name = username(n);
+        let email = format!("{name}@synthetic.example");
+        let created_at = crate::time::rfc3339_from_ms(T0 + n as i64);
+        // The fields `users::repo::create` writes.
+        let user_key = keys.user(&id);
+        batch.add(
+            user_key.clone(),
+            redis::cmd("HSET")
+                .arg(&user_key)
+                .arg(&[
+                    ("id", id.as_str()),
+                    ("username", &name),
+                    ("email", &email),
+                    ("name", &format!("Synthetic User {n}")),
+                    ("role", Role::User.as_str()),
+                    ("created_at", &created_at),
+                    ("login_count", "0"),
+                    ("password_hash", password_hash),
+                ])
+                .clone(),
+        );
+        usernames.arg(crate::users::repo::normalize(&name)).arg(&id);
+        emails.arg(crate::users::repo::normalize(&email)).arg(&id);
+
+        let mut activity: Vec<(i64, String)> = Vec::new();
+        if options.follows_per_user > 0 {
+            let following = keys.user_part(&id, UserPart::Following);
+            let mut zadd = redis::cmd("ZADD");
+            zadd.arg(&following);
+            for (target, at) in followed_by(options, n) {
+                let target = user_id(target);
+                zadd.arg(at).arg(&target);
+                activity.push((at, activity_json(ActivityKind::Follow, &target, at)));
+            }
+            batch.add(following, zadd);
+            let followers = keys.user_part(&id, UserPart::Followers);
+            let mut zadd = redis::cmd("ZADD");
+            zadd.arg(&followers);
+            for (follower, at) in followers_of(options, n) {
+                zadd.arg(at).arg(user_id(follower));
+            }
+            batch.add(followers, zadd);
+        }
+
+        if options.posts_per_user > 0 {
+            let own = keys.user_part(&id, UserPart::Posts);
+            let mut zadd = redis::cmd("ZADD");
+            zadd.arg(&own);
+            for m in 0..options.posts_per_user {
+                let post = synthetic_post(options, n, m);
+                let at = post_at(options, n, m);
+                let key = keys.post(&post.id);
+                batch.add(
+                    key.clone(),
+                    redis::cmd("HSET").arg(&key).arg(post.to_fields()).clone(),
+                );
+                zadd.arg(at).arg(&post.id);
+                activity.push((at, activity_json(ActivityKind::Post, &post.id, at)));
+            }
+            batch.add(own, zadd);
+            // The timeline fan-out would have built: own posts and followed authors'.
+            let mut timeline: Vec<(i64, String)> = std::iter::once(n)
+                .chain(followed_by(options, n).map(|(author, _)| author))
+                .flat_map(|author| {
+                    (0..options.posts_per_user)
+                        .map(move |m| (post_at(options, author, m), post_id(options, author, m)))
+                })
+                .collect();
+            let key = keys.user_part(&id, UserPart::Timeline);
+            batch.add(key.clone(), zadd_newest(&key, &mut timeline, TIMELINE_CAP));
+        }
+        if !activity.is_empty() {
+            let key = keys.user_part(&id, UserPart::Activity);
+            batch.add(key.clone(), zadd_newest(&key, &mut activity, ACTIVITY_CAP));
+        }
+
+        if options.cart_items > 0 {
+            let key = keys.user_part(&id, UserPart::Cart);
+            let mut hset = redis::cmd("HSET");
+            hset.arg(&key);
+            for line in 0..options.cart_items {
+                let product = (n + line * 7) % options.products + 1;
+                hset.arg(product_id(product)).arg(1 + (n + line) % 3);
+            }
+            batch.add(key.clone(), hset);
+            batch.add(
+                key.clone(),
+                redis::cmd("PEXPIRE")
+                    .arg(&key)
+                    .arg(crate::carts::model::CART_TTL_MS)
+                    .clone(),
+            );
+        }
+
+        let score = (n * 7919) % 100_000;
+        scores.arg(score).arg(&id);
+        let entry = keys.leaderboard_player(BOARD, &id);
+        batch.add(
+            entry.clone(),
+            redis::cmd("HSET")
+                .arg(&entry)
+                .arg(&[
+                    ("username", name.clone()),
+                    ("level", (1 + n % 50).to_string()),
+                    ("wins", (n % 100).to_string()),
+                    ("losses", (n % 37).to_string()),
+                    ("last_played", created_at.clone()),
+                ])
+                .clone(),
+        );
+    }
+    batch.add(keys.username_index(), usernames);
+    batch.add(keys.email_index(), emails);
+    batch.add(board, scores);
+    batch
+}
+
+/// Post `m` of user `n`, as `posts::repo::store` writes it.
+fn synthetic_post(options: &Options, n: u64, m: u64) -> Post {
+    Post {
+        id: post_id(options, n, m),
+        title: format!("Synthetic post {m} of synth{n}"),
+        content: "Sorted sets make timelines easy; fan-out on write makes them fast.".into(),
+        author_id: user_id(n),
+        author_name: format!("Synthetic User {n}"),
+        author_avatar: None,
+        created_at: crate::time::rfc3339_from_ms(post_at(options, n, m)),
+        likes: 0,
+        comments_count: 0,
+    }
+}
+
+/// An activity entry as `feeds::repo::record_activity` stores it.
+fn activity_json(kind: ActivityKind, target: &str, at_ms: i64) -> String {
+    serde_json::to_string(&ActivityEntry {
+        kind,
+        target_id: target.to_string(),
+        timestamp: crate::time::rfc3339_from_ms(at_ms),
+    })
+    .expect("activity entries serialize")
+}
+
+/// `ZADD key` of the newest `cap` of `entries` (the trim the capped writers apply).
+fn zadd_newest(key: &str, entries: &mut [(i64, String)], cap: usize) -> redis::Cmd {
+    entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(key);
+    for (at, member) in entries.iter().take(cap) {
+        zadd.arg(*at).arg(member);
+    }
+    zadd
+}
+
+/// The products with their SKU claims and catalog indexes (`products::repo::create`).
+async fn write_products(redis: &Redis, options: &Options) -> anyhow::Result<u64> {
+    let keys = &redis.keys;
+    let mut commands = 0;
+    let mut k = 1;
+    while k <= options.products {
+        let last = (k + 999).min(options.products);
+        let mut batch = Batch::new();
+        let mut skus = redis::cmd("HSET");
+        skus.arg(keys.sku_index());
+        let mut all = redis::cmd("ZADD");
+        all.arg(keys.products_index());
+        for k in k..=last {
+            let id = product_id(k);
+            let category = format!("synthetic-{}", k % CATEGORIES);
+            let sku = format!("SYN-{k}");
+            let key = keys.product(&id);
+            batch.add(
+                key.clone(),
+                redis::cmd("HSET")
+                    .arg(&key)
+                    .arg(&[
+                        ("id", id.clone()),
+                        ("name", format!("Synthetic product {k}")),
+                        ("price_cents", (100 + (k * 37) % 10_000).to_string()),
+                        ("stock", "1000000000".to_string()),
+                        ("category", category.clone()),
+                        ("sku", sku.clone()),
+                        ("created_at", crate::time::rfc3339_from_ms(T0 + k as i64)),
+                    ])
+                    .clone(),
+            );
+            skus.arg(crate::products::model::normalize_sku(&sku))
+                .arg(&id);
+            all.arg(FIRST_ID + k).arg(&id);
+            let by_category = keys.category_products(&category);
+            batch.add(
+                by_category.clone(),
+                redis::cmd("ZADD")
+                    .arg(&by_category)
+                    .arg(FIRST_ID + k)
+                    .arg(&id)
+                    .clone(),
+            );
+        }
+        batch.add(keys.sku_index(), skus);
+        batch.add(keys.products_index(), all);
+        commands += batch.len() as u64;
+        batch.run(&redis.conn).await?;
+        k = last + 1;
+    }
+    Ok(commands)
+}
+
+/// The newest [`RECENT_CAP`] synthetic posts into `posts:recent`, then its usual trim.
+async fn write_recent(redis: &Redis, options: &Options) -> anyhow::Result<u64> {
+    let total = options.users * options.posts_per_user;
+    if total == 0 {
+        return Ok(0);
+    }
+    let key = redis.keys.recent_posts();
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(&key);
+    // Post times grow with m * users + n: walk down from the newest.
+    for index in (total.saturating_sub(RECENT_CAP as u64)..total).rev() {
+        let (m, n) = (index / options.users, index % options.users + 1);
+        zadd.arg(post_at(options, n, m)).arg(post_id(options, n, m));
+    }
+    let _: () = redis::pipe()
+        .atomic()
+        .add_command(zadd)
+        .ignore()
+        .zremrangebyrank(&key, 0, -(RECENT_CAP as isize) - 1)
+        .ignore()
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(2)
+}
