@@ -17,6 +17,7 @@ pub mod batch;
 pub mod keys;
 pub mod scripts;
 
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -70,7 +71,105 @@ fn redact_url(url: &str) -> String {
 #[derive(Clone)]
 pub enum RedisConn {
     Standalone(ConnectionManager),
-    Cluster(ClusterConnection),
+    Cluster(SharedCluster),
+}
+
+/// The cluster connection, replaceable when its view of the cluster goes stale.
+///
+/// redis-rs refreshes its slot map on MOVED/ASK, but a master that dies answers
+/// nothing: requests for its slots fail with I/O errors, and if the map was refreshed
+/// before the replica's promotion it can keep pointing at the dead node for minutes
+/// (seen in the failover fault test: 317 s). A watchdog ([`watch_cluster`]) PINGs every
+/// primary each second and, after two failures, builds a fresh connection from the seed
+/// nodes, which reads the current topology; commands always use the newest one.
+#[derive(Clone)]
+pub struct SharedCluster {
+    current: Arc<RwLock<ClusterConnection>>,
+}
+
+impl SharedCluster {
+    fn new(conn: ClusterConnection) -> SharedCluster {
+        SharedCluster {
+            current: Arc::new(RwLock::new(conn)),
+        }
+    }
+
+    /// The connection to use now (a cheap handle clone).
+    pub fn get(&self) -> ClusterConnection {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl ConnectionLike for SharedCluster {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let mut conn = self.get();
+        Box::pin(async move { conn.req_packed_command(cmd).await })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let mut conn = self.get();
+        Box::pin(async move { conn.req_packed_commands(pipeline, offset, count).await })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+/// Keeps a [`SharedCluster`] current: PING (every primary) once a second; after two
+/// failures in a row, replace the connection with a fresh one from the seed nodes,
+/// and keep doing so every two seconds until PING passes. Ends with its connection.
+async fn watch_cluster(
+    shared: Weak<RwLock<ClusterConnection>>,
+    client: redis::cluster::ClusterClient,
+) {
+    let mut failures = 0u32;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Some(current) = shared.upgrade() else {
+            return;
+        };
+        let mut conn = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        drop(current);
+        let command = redis::cmd("PING");
+        let ping = command.query_async::<Value>(&mut conn);
+        let healthy = matches!(
+            tokio::time::timeout(Duration::from_secs(2), ping).await,
+            Ok(Ok(_))
+        );
+        if healthy {
+            failures = 0;
+            continue;
+        }
+        failures += 1;
+        if failures < 2 {
+            continue;
+        }
+        match tokio::time::timeout(Duration::from_secs(3), client.get_async_connection()).await {
+            Ok(Ok(fresh)) => {
+                let Some(current) = shared.upgrade() else {
+                    return;
+                };
+                *current.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                tracing::warn!(
+                    "cluster health check failed twice; connection rebuilt from the seed nodes"
+                );
+                failures = 1;
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "rebuilding the cluster connection failed")
+            }
+            Err(_) => tracing::warn!("rebuilding the cluster connection timed out"),
+        }
+    }
 }
 
 impl RedisConn {
@@ -150,7 +249,7 @@ pub struct Redis {
     pub keys: Keys,
     /// Dedicated connections for BLMOVE / XREADGROUP BLOCK / SUBSCRIBE / WATCH.
     dedicated: DedicatedPool,
-    topology: std::sync::Arc<Topology>,
+    topology: Arc<Topology>,
 }
 
 impl Redis {
@@ -189,7 +288,8 @@ impl Redis {
                     .retries(3)
                     .build()
                     .context("invalid REDIS_CLUSTER_URLS")?;
-                let conn = client.get_async_connection().await?;
+                let shared = SharedCluster::new(client.get_async_connection().await?);
+                tokio::spawn(watch_cluster(Arc::downgrade(&shared.current), client));
                 // deadpool's cluster connections have no response timeout by default,
                 // which is what blocking commands need.
                 let pool = deadpool_redis::cluster::Config::from_urls(urls.clone())
@@ -197,14 +297,14 @@ impl Redis {
                     .max_size(DEDICATED_POOL_SIZE)
                     .runtime(deadpool_redis::Runtime::Tokio1)
                     .build()?;
-                (RedisConn::Cluster(conn), DedicatedPool::Cluster(pool))
+                (RedisConn::Cluster(shared), DedicatedPool::Cluster(pool))
             }
         };
         let mut redis = Redis {
             conn,
             keys,
             dedicated,
-            topology: std::sync::Arc::new(topology.clone()),
+            topology: Arc::new(topology.clone()),
         };
         redis.ping().await?;
         Ok(redis)
@@ -327,7 +427,7 @@ impl Redis {
                 let routing = redis::cluster_routing::RoutingInfo::SingleNode(
                     redis::cluster_routing::SingleNodeRoutingInfo::ByAddress { host, port },
                 );
-                let reply = cluster.clone().route_command(scan, routing).await?;
+                let reply = cluster.get().route_command(scan, routing).await?;
                 let (next, keys): (u64, Vec<String>) = redis::from_redis_value(reply)?;
                 let next = match (next, node + 1 < primaries.len()) {
                     (0, true) => Some(format!("{}:0", node + 1)),
