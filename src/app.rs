@@ -93,15 +93,19 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (api, _) = api_router().split_for_parts();
     let doc = openapi();
+    let limiter_on = state.settings.rate_limit > 0;
     let limiter = ApiLimiter::new(state.clone());
     let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.settings.request_timeout();
     // Install the recorder before the first request, so no request goes uncounted.
     metrics::handle();
 
-    api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
-        .route_layer(middleware::from_fn_with_state(limiter, api_limiter::limit))
-        .route_layer(middleware::from_fn(metrics::track))
+    let mut api = api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc));
+    // With `AGORA_RATE_LIMIT=0` the limiter is not installed at all (no per-request cost).
+    if limiter_on {
+        api = api.route_layer(middleware::from_fn_with_state(limiter, api_limiter::limit));
+    }
+    api.route_layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
