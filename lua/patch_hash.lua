@@ -1,12 +1,14 @@
--- Changes fields of an existing hash and returns the whole hash, in one round trip.
+-- Changes fields of an existing hash and returns it, with the sizes of related sorted
+-- sets, in one round trip.
 --
 -- A bare HSET on a missing key would create a partial entity; checking first with a
--- separate EXISTS would race with a delete. Used for PATCH of entities with no
--- counters to read alongside (products).
+-- separate EXISTS would race with a delete. Used by PATCH of products (hash only) and
+-- of users (hash plus the follower/following counts the response shows).
 --
 -- KEYS[1]  the hash
+-- KEYS[2..] optional sorted sets in the same slot whose ZCARD is returned
 -- ARGV     field, value, field, value, ... (an empty value removes the field)
--- Returns: {} when the hash does not exist, else the hash as a flat HGETALL array.
+-- Returns: {} when the hash does not exist, else {flat HGETALL, ZCARD of KEYS[2], ...}.
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {}
 end
@@ -17,4 +19,8 @@ for i = 1, #ARGV, 2 do
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
 end
-return redis.call('HGETALL', KEYS[1])
+local reply = {redis.call('HGETALL', KEYS[1])}
+for n = 2, #KEYS do
+  table.insert(reply, redis.call('ZCARD', KEYS[n]))
+end
+return reply

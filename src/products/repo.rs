@@ -268,10 +268,10 @@ pub async fn update(
     for (field, value) in &pairs {
         invocation.arg(*field).arg(value);
     }
-    let hash: HashMap<String, String> = invocation.invoke_async(&mut conn).await?;
-    if hash.is_empty() {
+    let reply: Vec<HashMap<String, String>> = invocation.invoke_async(&mut conn).await?;
+    let Some(hash) = reply.into_iter().next() else {
         return Ok(None);
-    }
+    };
 
     if new_sku.is_some() {
         let _: u64 = scripts::RELEASE_IDENTITY

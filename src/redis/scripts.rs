@@ -23,7 +23,6 @@ script!(CLAIM_IDENTITY, "claim_identity.lua");
 script!(RELEASE_IDENTITY, "release_identity.lua");
 script!(SESSION_TOUCH, "session_touch.lua");
 script!(RECORD_LOGIN, "record_login.lua");
-script!(UPDATE_USER, "update_user.lua");
 script!(HSET_IF_EXISTS, "hset_if_exists.lua");
 script!(RAISE_COUNTER, "raise_counter.lua");
 script!(LEADERBOARD_SCORE, "leaderboard_score.lua");

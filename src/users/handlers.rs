@@ -73,7 +73,7 @@ pub async fn get_user(
 /// Changes only the given fields (owner or admin). A new e-mail is claimed atomically
 /// like at registration (409 if taken) and the old one released.
 ///
-/// Redis: `EVALSHA update_user` (EXISTS, HSET/HDEL, HGETALL, ZCARD ×2 in the user's
+/// Redis: `EVALSHA patch_hash` (EXISTS, HSET/HDEL, HGETALL, ZCARD ×2 in the user's
 /// slot); for an e-mail change also `HGET` and `EVALSHA claim_identity` /
 /// `release_identity`.
 #[utoipa::path(patch, path = "/v1/users/{id}", tag = "users",

@@ -342,7 +342,7 @@ pub async fn update(
         claim(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
     }
 
-    let mut invocation = scripts::UPDATE_USER.prepare_invoke();
+    let mut invocation = scripts::PATCH_HASH.prepare_invoke();
     invocation
         .key(redis.keys.user(id))
         .key(redis.keys.user_part(id, UserPart::Followers))
@@ -356,7 +356,7 @@ pub async fn update(
     }
     let (hash, followers, following): (HashMap<String, String>, u64, u64) =
         redis::from_redis_value(Value::Array(reply))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("update_user reply: {e}")))?;
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("patch_hash reply: {e}")))?;
 
     if email_changes && let Some(old) = old_email {
         release(redis, id, &[(Identity::Email, normalize(&old))]).await?;
