@@ -117,6 +117,11 @@ async fn add_followers(redis: &Redis, target: &str, followers: &[String]) {
 
 /// A logged-in session for user `id`; its bearer token.
 async fn login(state: &AppState, id: &str) -> String {
+    // A session opens only against the password hash it proved: read the stored one.
+    let (_, _, password_hash) = agora::users::repo::credentials(&state.redis, id)
+        .await
+        .unwrap()
+        .expect("a seeded user");
     let (token, _) = create_session(
         &state.redis,
         NewSession {
@@ -126,6 +131,7 @@ async fn login(state: &AppState, id: &str) -> String {
             ip_address: "127.0.0.1",
             user_agent: "social_bench",
         },
+        &password_hash,
         &state.settings,
     )
     .await

@@ -146,6 +146,74 @@ pub struct Settings {
     )]
     pub session_lifetime_secs: u64,
 
+    /// A session's sliding refresh (last_activity and idle TTL) is written at most once
+    /// per this many seconds; other authenticated requests only read. The idle expiry
+    /// is therefore exact to within this interval. 0 refreshes on every request.
+    #[arg(
+        long,
+        env = "AGORA_SESSION_REFRESH_SECS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub session_refresh_secs: u64,
+
+    /// Most sessions one user may hold at once; a login beyond it ends the oldest.
+    #[arg(
+        long,
+        env = "AGORA_MAX_SESSIONS_PER_USER",
+        default_value_t = 100,
+        global = true
+    )]
+    pub max_sessions_per_user: u64,
+
+    /// Failed logins of one account (any client) per throttle window before further
+    /// attempts get 429 until the window ends.
+    #[arg(
+        long,
+        env = "AGORA_LOGIN_MAX_FAILURES",
+        default_value_t = 10,
+        global = true
+    )]
+    pub login_max_failures: u64,
+
+    /// Failed logins from one client address (any account) per throttle window before
+    /// its further attempts get 429.
+    #[arg(
+        long,
+        env = "AGORA_LOGIN_MAX_FAILURES_PER_IP",
+        default_value_t = 100,
+        global = true
+    )]
+    pub login_max_failures_per_ip: u64,
+
+    /// The login throttle's window, in seconds (failures are forgotten after it).
+    #[arg(
+        long,
+        env = "AGORA_LOGIN_THROTTLE_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub login_throttle_secs: u64,
+
+    /// Most live-notification streams (SSE) one user may hold open per process.
+    #[arg(
+        long,
+        env = "AGORA_SSE_MAX_STREAMS_PER_USER",
+        default_value_t = 5,
+        global = true
+    )]
+    pub sse_max_streams_per_user: usize,
+
+    /// How often an open notification stream re-checks its session (seconds): a
+    /// revoked or expired session's stream ends within this.
+    #[arg(
+        long,
+        env = "AGORA_SSE_SESSION_CHECK_SECS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub sse_session_check_secs: u64,
+
     /// Longest time one HTTP request may take before it is answered with 503.
     #[arg(
         long,
@@ -216,6 +284,18 @@ impl Settings {
 
     pub fn session_lifetime(&self) -> Duration {
         Duration::from_secs(self.session_lifetime_secs)
+    }
+
+    pub fn session_refresh(&self) -> Duration {
+        Duration::from_secs(self.session_refresh_secs)
+    }
+
+    pub fn login_throttle(&self) -> Duration {
+        Duration::from_secs(self.login_throttle_secs.max(1))
+    }
+
+    pub fn sse_check_interval(&self) -> Duration {
+        Duration::from_secs(self.sse_session_check_secs.max(1))
     }
 
     pub fn request_timeout(&self) -> Duration {

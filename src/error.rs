@@ -79,6 +79,10 @@ pub enum AppError {
     /// 503: Redis is down, failing over or too slow; the client should retry.
     #[error("redis unavailable: {0}")]
     Unavailable(String),
+    /// 503: Redis is at `maxmemory` and refuses writes (`noeviction`); reads still work.
+    /// A distinct problem type, so operators and clients can tell it from an outage.
+    #[error("redis out of memory: {0}")]
+    OutOfMemory(String),
     /// 503: the request took longer than the server's request timeout.
     #[error("request timed out")]
     Timeout,
@@ -104,7 +108,9 @@ impl AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) | AppError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::OutOfMemory(_) | AppError::Timeout => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -147,6 +153,13 @@ impl AppError {
                 "Service unavailable",
                 "The datastore is unavailable; retry after the time in Retry-After.".to_string(),
             ),
+            AppError::OutOfMemory(_) => (
+                "out-of-memory",
+                "Service unavailable",
+                "The datastore is full and refuses writes (reads still work); retry after the \
+                 time in Retry-After."
+                    .to_string(),
+            ),
             AppError::Timeout => (
                 "timeout",
                 "Service unavailable",
@@ -173,7 +186,9 @@ impl AppError {
 
 impl From<redis::RedisError> for AppError {
     fn from(err: redis::RedisError) -> AppError {
-        if crate::redis::is_unavailable(&err) {
+        if crate::redis::is_out_of_memory(&err) {
+            AppError::OutOfMemory(err.to_string())
+        } else if crate::redis::is_unavailable(&err) {
             AppError::Unavailable(err.to_string())
         } else {
             AppError::Internal(anyhow::Error::new(err).context("redis"))
@@ -193,6 +208,7 @@ impl IntoResponse for AppError {
         match &self {
             AppError::Internal(err) => tracing::error!(error = ?err, "request failed"),
             AppError::Unavailable(err) => tracing::warn!(error = %err, "redis unavailable"),
+            AppError::OutOfMemory(err) => tracing::warn!(error = %err, "redis out of memory"),
             _ => {}
         }
         let status = self.status();

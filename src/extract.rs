@@ -120,6 +120,24 @@ where
     }
 }
 
+/// The client's address as text (`""` when the connection info is missing, as in
+/// in-process tests): the key of per-address throttles and what a session records.
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string())
+                .unwrap_or_default(),
+        ))
+    }
+}
+
 /// The user behind the request's session. Extracting it refreshes the session.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -128,6 +146,8 @@ pub struct AuthUser {
     pub role: Role,
     /// SHA-256 of the token: the session's id in Redis.
     pub token_hash: String,
+    /// Where the session is kept (its user and id), to check it again later.
+    pub session_ref: sessions::token::SessionRef,
     pub session: SessionRecord,
 }
 
@@ -197,9 +217,9 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = session_token(parts).ok_or(AppError::Unauthorized(
             "This needs a session: send Authorization: Bearer <token>.",
         ))?;
-        let token_hash = sessions::token::hash(&token)
+        let session_ref = sessions::token::parse(&token)
             .ok_or(AppError::Unauthorized("The session token is malformed."))?;
-        let session = sessions::repo::touch(&state.redis, &token_hash, &state.settings)
+        let session = sessions::repo::touch(&state.redis, &session_ref, &state.settings)
             .await?
             .ok_or(AppError::Unauthorized(
                 "The session has expired or was revoked.",
@@ -208,7 +228,8 @@ impl FromRequestParts<AppState> for AuthUser {
             user_id: session.user_id.clone(),
             username: session.username.clone(),
             role: session.role,
-            token_hash,
+            token_hash: session_ref.id.clone(),
+            session_ref,
             session,
         })
     }

@@ -72,12 +72,23 @@ impl Hub {
     }
 
     /// Starts listening to `user_id`'s notifications. The subscription is confirmed by
-    /// Redis before this returns, so nothing published afterwards is missed.
-    pub async fn listen(&self, user_id: &str) -> anyhow::Result<Listener> {
+    /// Redis before this returns, so nothing published afterwards is missed. `None`
+    /// when the user already has `max_listeners` streams open in this process.
+    pub async fn listen(
+        &self,
+        user_id: &str,
+        max_listeners: usize,
+    ) -> anyhow::Result<Option<Listener>> {
         let channel = self.inner.redis.keys.notifications(user_id);
         let subscriber = self.subscriber().await?;
         let (receiver, first) = {
             let mut channels = self.inner.channels.lock().expect("hub lock");
+            if channels
+                .get(&channel)
+                .is_some_and(|entry| entry.listeners >= max_listeners)
+            {
+                return Ok(None);
+            }
             let entry = channels.entry(channel.clone()).or_insert_with(|| Channel {
                 sender: broadcast::channel(CLIENT_BUFFER).0,
                 listeners: 0,
@@ -99,7 +110,7 @@ impl Hub {
         if first {
             tracing::debug!(channel, "subscribed");
         }
-        Ok(listener)
+        Ok(Some(listener))
     }
 
     /// The process's subscriber connection, opened on first use.

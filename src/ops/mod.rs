@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::error::{AppResult, responses};
+use crate::error::{AppError, AppResult, responses};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -39,13 +39,22 @@ async fn healthz() -> axum::Json<Health> {
     axum::Json(Health { status: "ok" })
 }
 
-/// Readiness: Redis answers
+/// Readiness: Redis answers and accepts writes
 ///
-/// Redis: `PING` (on a cluster, every primary).
+/// 503 `unavailable` when Redis does not answer; 503 `out-of-memory` when a primary is
+/// at `maxmemory` under `noeviction` (writes are refused there; reads keep working),
+/// naming the node. Redis: `PING` and `INFO memory` (on a cluster, every primary).
 #[utoipa::path(get, path = "/readyz", tag = "ops",
-    responses((status = 200, description = "Redis answers PING", body = Health), responses::Unavailable))]
+    responses((status = 200, description = "Redis answers PING and has room for writes", body = Health), responses::Unavailable))]
 async fn readyz(State(state): State<AppState>) -> AppResult<axum::Json<Health>> {
     state.redis.clone().ping().await?;
+    let full = state.redis.full_nodes().await?;
+    if !full.is_empty() {
+        return Err(AppError::OutOfMemory(format!(
+            "at maxmemory with noeviction: {}",
+            full.join(", ")
+        )));
+    }
     Ok(axum::Json(Health { status: "ok" }))
 }
 

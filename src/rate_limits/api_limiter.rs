@@ -55,8 +55,11 @@ impl ApiLimiter {
         }
     }
 
-    /// The user id behind a token hash: cache, else `HGET session:{hash} user_id`.
-    async fn user_of(&self, token_hash: &str) -> Option<String> {
+    /// The user id behind a token: cache, else `HGET user:{id}:session:{sha} user_id`
+    /// (the id in the token counts only once its session is found: a forged token
+    /// naming someone else must not spend their budget).
+    async fn user_of(&self, session: &token::SessionRef) -> Option<String> {
+        let token_hash = session.id.as_str();
         if let Ok(users) = self.users.lock()
             && let Some((user, at)) = users.get(token_hash)
             && at.elapsed() < CACHE_TTL
@@ -66,7 +69,7 @@ impl ApiLimiter {
         let redis = &self.app.redis;
         let user: Option<String> = redis
             .conn()
-            .hget(redis.keys.session(token_hash), "user_id")
+            .hget(redis.keys.session(&session.user_id, token_hash), "user_id")
             .await
             .ok()
             .flatten();
@@ -94,8 +97,8 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
     }
 
     let (parts, body) = request.into_parts();
-    let user = match session_token(&parts).and_then(|t| token::hash(&t)) {
-        Some(hash) => limiter.user_of(&hash).await,
+    let user = match session_token(&parts).and_then(|t| token::parse(&t)) {
+        Some(session) => limiter.user_of(&session).await,
         None => None,
     };
     let request = Request::from_parts(parts, body);

@@ -81,10 +81,43 @@ impl Keys {
 
     // ---- sessions ----------------------------------------------------------------
 
-    /// Hash with idle TTL: one session, named by the SHA-256 of its token (never the
-    /// token itself, so a leaked key list or `MONITOR` output grants nothing).
-    pub fn session(&self, token_hash: &str) -> String {
-        self.key(format_args!("session:{{{token_hash}}}"))
+    /// Hash with idle TTL: one session of a user, named by the SHA-256 of its token
+    /// (never the token itself, so a leaked key list or `MONITOR` output grants
+    /// nothing). It lives in the user's slot, beside `user:{id}:sessions`, so opening,
+    /// checking and revoking sessions are each one atomic script over the user's
+    /// aggregate: a login racing "revoke all" or an account deletion cannot leave a
+    /// session the revocation did not see.
+    pub fn session(&self, user_id: &str, session_id: &str) -> String {
+        format!("{}{session_id}", self.session_prefix(user_id))
+    }
+
+    /// What every session key of the user starts with (`user:{42}:session:`): the
+    /// revoking script builds the keys of the ids it finds in the index from it.
+    pub fn session_prefix(&self, user_id: &str) -> String {
+        self.key(format_args!("user:{{{user_id}}}:session:"))
+    }
+
+    /// String with a short TTL: held while a follow or unfollow of `target` by `user_id`
+    /// runs, so the two sides of one pair are always written by one request at a time.
+    pub fn follow_pair_lock(&self, user_id: &str, target: &str) -> String {
+        self.key(format_args!("user:{{{user_id}}}:follow_lock:{target}"))
+    }
+
+    /// String counter with TTL = the login throttle window: login attempts on one
+    /// account that did not succeed, in the user's slot.
+    pub fn login_attempts_user(&self, user_id: &str) -> String {
+        self.key(format_args!("user:{{{user_id}}}:login_attempts"))
+    }
+
+    /// String counter with TTL: attempts on a login that names no account, by the
+    /// SHA-256 of the normalised login (never the raw input in a key).
+    pub fn login_attempts_unknown(&self, login_hash: &str) -> String {
+        self.key(format_args!("login:attempts:{{{login_hash}}}"))
+    }
+
+    /// String counter with TTL: failed login attempts from one client address.
+    pub fn login_attempts_ip(&self, ip: &str) -> String {
+        self.key(format_args!("login:attempts:ip:{{{ip}}}"))
     }
 
     // ---- commerce ----------------------------------------------------------------

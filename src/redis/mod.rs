@@ -355,6 +355,46 @@ impl Redis {
         Ok(())
     }
 
+    /// The nodes (one entry per primary) that are at `maxmemory` under the `noeviction`
+    /// policy, where every write is refused: `INFO memory` of each primary.
+    pub async fn full_nodes(&self) -> redis::RedisResult<Vec<String>> {
+        let mut conn = self.conn();
+        let value: Value = redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut conn)
+            .await?;
+        let per_node: Vec<(String, String)> = match value {
+            Value::Map(nodes) => nodes
+                .into_iter()
+                .filter_map(|(node, info)| {
+                    Some((
+                        redis::from_redis_value(node).ok()?,
+                        redis::from_redis_value(info).ok()?,
+                    ))
+                })
+                .collect(),
+            other => vec![("redis".to_string(), redis::from_redis_value(other)?)],
+        };
+        Ok(per_node
+            .into_iter()
+            .filter(|(_, info)| {
+                let field = |name: &str| {
+                    info.lines()
+                        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                        .map(str::trim)
+                };
+                let number = |name: &str| field(name).and_then(|v| v.parse::<u64>().ok());
+                match (number("used_memory"), number("maxmemory")) {
+                    (Some(used), Some(max)) => {
+                        max > 0 && used >= max && field("maxmemory_policy") == Some("noeviction")
+                    }
+                    _ => false,
+                }
+            })
+            .map(|(node, _)| node)
+            .collect())
+    }
+
     /// A connection of its own, for commands that block or hold the connection.
     pub async fn dedicated(&self) -> anyhow::Result<DedicatedConn> {
         Ok(match &self.dedicated {
@@ -520,6 +560,12 @@ fn as_pairs(value: Value) -> Vec<(String, Value)> {
 /// follows redirects itself and rebuilds its slot map on them, so the next request
 /// goes to the new owner. They are transient, not bugs (the failover fault test showed
 /// `MOVED` answered as 500 before this).
+/// True for Redis refusing a write because it is at `maxmemory` with `noeviction`
+/// (`-OOM`, also when a script's write was refused).
+pub fn is_out_of_memory(err: &RedisError) -> bool {
+    err.code() == Some("OOM") || err.to_string().contains("OOM command not allowed")
+}
+
 pub fn is_unavailable(err: &RedisError) -> bool {
     err.is_io_error()
         || err.is_timeout()

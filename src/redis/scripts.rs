@@ -22,7 +22,10 @@ macro_rules! script {
 script!(CLAIM_IDENTITY, "claim_identity.lua");
 script!(RELEASE_IDENTITY, "release_identity.lua");
 script!(SESSION_TOUCH, "session_touch.lua");
-script!(RECORD_LOGIN, "record_login.lua");
+script!(OPEN_SESSION, "open_session.lua");
+script!(REVOKE_SESSIONS, "revoke_sessions.lua");
+script!(GIVE_BACK_ATTEMPT, "give_back_attempt.lua");
+script!(SET_PASSWORD, "set_password.lua");
 script!(HSET_IF_EXISTS, "hset_if_exists.lua");
 script!(RAISE_COUNTER, "raise_counter.lua");
 script!(LEADERBOARD_SCORE, "leaderboard_score.lua");

@@ -11,6 +11,7 @@ mod handlers;
 pub mod model;
 pub mod repo;
 pub mod service;
+pub mod throttle;
 pub mod token;
 
 pub use model::SessionRecord;

@@ -2,19 +2,24 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `session:{sha256(token)}` | hash, PEXPIRE = idle timeout | seed 002's fields + `role`, `expires_at_ms` |
-//! | `user:{id}:sessions` | sorted set | session id → absolute expiry (ms), to list and revoke |
+//! | `user:{id}:session:{sha256(token)}` | hash, PEXPIRE = idle timeout | seed 002's fields + `role`, `expires_at_ms` |
+//! | `user:{id}:sessions` | sorted set, capped | session id → absolute expiry (ms), to list and revoke |
 //!
-//! Login writes the index entry *before* the session hash: a crash in between leaves an
-//! index entry with no session (readers skip and prune it), never a live session that
-//! "revoke all" cannot find. Validation and the sliding refresh are one script.
+//! A session belongs to its user's aggregate: the hash, the index and the user hash
+//! share the `{id}` tag, so opening a session (`open_session.lua`), checking it
+//! (`session_touch.lua`) and revoking them (`revoke_sessions.lua`) are each one atomic
+//! script in one slot. That is what makes "revoke all", a password change and account
+//! deletion final: a login racing them either lands before (and is revoked) or after
+//! (and was not revoked by a request that had already answered); there is no state in
+//! which a session exists that the index does not list. The token carries the user id
+//! (see `token`) so a request finds that slot without a lookup.
 
 use std::collections::HashMap;
 
 use redis::{AsyncCommands, Value};
 
 use super::model::SessionRecord;
-use super::token;
+use super::token::{self, SessionRef};
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::redis::batch::Batch;
@@ -33,109 +38,114 @@ pub struct NewSession<'a> {
 }
 
 /// Creates a session: returns the raw token (shown once) and the stored record.
+/// `password_hash` is the hash the login verified: the session is refused (401) if
+/// the password changed meanwhile, or the user is gone or being deleted.
 pub async fn create(
     redis: &Redis,
     new: NewSession<'_>,
+    password_hash: &str,
     settings: &Settings,
 ) -> AppResult<(String, SessionRecord)> {
-    let (token, id) = token::generate();
+    let (token, id) = token::generate(new.user_id);
     let now = time::now();
     let now_ms = time::unix_ms(now);
     let now_text = time::rfc3339(now);
     let lifetime_ms = settings.session_lifetime().as_millis() as i64;
     let idle_ms = settings.session_idle().as_millis().min(lifetime_ms as u128) as i64;
     let expires_at_ms = now_ms + lifetime_ms;
-    let mut conn = redis.conn();
-
-    // 1. The user's aggregate: index entry + login_count (refused if the user is gone).
-    let login_count: u64 = scripts::RECORD_LOGIN
-        .key(redis.keys.user(new.user_id))
-        .key(redis.keys.user_part(new.user_id, UserPart::Sessions))
-        .arg(&id)
-        .arg(expires_at_ms)
-        .arg(now_ms)
-        .arg(&now_text)
-        .arg(lifetime_ms)
-        .invoke_async(&mut conn)
-        .await?;
-    if login_count == 0 {
-        return Err(AppError::Unauthorized("Invalid login or password."));
-    }
-
-    // 2. The session itself, with its idle TTL (one slot: MULTI).
     let record = SessionRecord {
         id: id.clone(),
         user_id: new.user_id.to_string(),
         username: new.username.to_string(),
         role: new.role,
         login_time: now_text.clone(),
-        last_activity: now_text,
+        last_activity: now_text.clone(),
         ip_address: new.ip_address.to_string(),
         user_agent: new.user_agent.to_string(),
         expires_at_ms,
         idle_expires_at_ms: now_ms + idle_ms,
     };
-    let session_key = redis.keys.session(&id);
-    let _: () = redis::pipe()
-        .atomic()
-        .hset_multiple(
-            &session_key,
-            &[
-                ("user_id", record.user_id.as_str()),
-                ("username", record.username.as_str()),
-                ("role", record.role.as_str()),
-                ("login_time", record.login_time.as_str()),
-                ("last_activity", record.last_activity.as_str()),
-                ("ip_address", record.ip_address.as_str()),
-                ("user_agent", record.user_agent.as_str()),
-                ("expires_at_ms", &expires_at_ms.to_string()),
-            ],
-        )
-        .ignore()
-        .pexpire(&session_key, idle_ms)
-        .ignore()
-        .query_async(&mut conn)
-        .await?;
+    let expires_text = expires_at_ms.to_string();
+    let fields = [
+        ("user_id", record.user_id.as_str()),
+        ("username", record.username.as_str()),
+        ("role", record.role.as_str()),
+        ("login_time", record.login_time.as_str()),
+        ("last_activity", record.last_activity.as_str()),
+        ("ip_address", record.ip_address.as_str()),
+        ("user_agent", record.user_agent.as_str()),
+        ("expires_at_ms", expires_text.as_str()),
+    ];
+    let mut invocation = scripts::OPEN_SESSION.key(redis.keys.user(new.user_id));
+    invocation
+        .key(redis.keys.user_part(new.user_id, UserPart::Sessions))
+        .key(redis.keys.session(new.user_id, &id))
+        .arg(&id)
+        .arg(expires_at_ms)
+        .arg(now_ms)
+        .arg(&now_text)
+        .arg(lifetime_ms)
+        .arg(idle_ms)
+        .arg(password_hash)
+        .arg(settings.max_sessions_per_user.max(1))
+        .arg(redis.keys.session_prefix(new.user_id));
+    for (field, value) in fields {
+        invocation.arg(field).arg(value);
+    }
+    let login_count: u64 = invocation.invoke_async(&mut redis.conn()).await?;
+    if login_count == 0 {
+        return Err(AppError::Unauthorized("Invalid login or password."));
+    }
     Ok((token, record))
 }
 
-/// Validates a session and slides its idle timeout (one script, one round trip).
+/// Validates a session and, when due, slides its idle timeout (one script, one round
+/// trip; read-only unless the refresh interval has passed).
 pub async fn touch(
     redis: &Redis,
-    id: &str,
+    session: &SessionRef,
     settings: &Settings,
 ) -> AppResult<Option<SessionRecord>> {
     let now = time::now();
     let reply: HashMap<String, String> = scripts::SESSION_TOUCH
-        .key(redis.keys.session(id))
+        .key(redis.keys.session(&session.user_id, &session.id))
+        .key(redis.keys.user(&session.user_id))
         .arg(time::rfc3339(now))
         .arg(time::unix_ms(now))
         .arg(settings.session_idle().as_millis() as u64)
+        .arg(settings.session_refresh().as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
     let idle_expires_at_ms = reply
         .get("idle_expires_at_ms")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    Ok(SessionRecord::from_hash(id, &reply, idle_expires_at_ms))
+    Ok(
+        SessionRecord::from_hash(&session.id, &reply, idle_expires_at_ms)
+            .filter(|record| record.user_id == session.user_id),
+    )
 }
 
-/// Ends one session of `user_id` (logout, or revoking one from the list). False when
-/// the session is not theirs (another user's session is never touched) or is gone.
+/// True while the session exists (a read: no refresh). Open notification streams
+/// poll it to end when their session is revoked or expires.
+pub async fn is_live(redis: &Redis, session: &SessionRef) -> AppResult<bool> {
+    Ok(redis
+        .conn()
+        .exists(redis.keys.session(&session.user_id, &session.id))
+        .await?)
+}
+
+/// Ends one session of `user_id` (logout, or revoking one from the list): the hash and
+/// its index entry in one MULTI (one slot). False when the user has no such session
+/// (another user's session is never touched: the key is in this user's aggregate).
 pub async fn revoke(redis: &Redis, user_id: &str, id: &str) -> AppResult<bool> {
-    let mut conn = redis.conn();
-    let index = redis.keys.user_part(user_id, UserPart::Sessions);
-    let session_key = redis.keys.session(id);
-    let listed: Option<f64> = conn.zscore(&index, id).await?;
-    let owner: Option<String> = conn.hget(&session_key, "user_id").await?;
-    let owned = owner.as_deref() == Some(user_id);
-    if owned {
-        let _: u64 = conn.del(&session_key).await?;
-    }
-    if listed.is_some() {
-        let _: u64 = conn.zrem(&index, id).await?;
-    }
-    Ok(owned || (listed.is_some() && owner.is_none()))
+    let (deleted, unlisted): (u64, u64) = redis::pipe()
+        .atomic()
+        .del(redis.keys.session(user_id, id))
+        .zrem(redis.keys.user_part(user_id, UserPart::Sessions), id)
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(deleted + unlisted > 0)
 }
 
 /// The user's live sessions, newest login first. Index entries whose session has
@@ -153,7 +163,7 @@ pub async fn list(redis: &Redis, user_id: &str) -> AppResult<Vec<SessionRecord>>
     // HGETALL + PTTL for every session, grouped by slot on a cluster.
     let mut batch = Batch::new();
     for id in &ids {
-        let key = redis.keys.session(id);
+        let key = redis.keys.session(user_id, id);
         batch.add(key.clone(), redis::cmd("HGETALL").arg(&key).clone());
         batch.add(key.clone(), redis::cmd("PTTL").arg(&key).clone());
     }
@@ -177,21 +187,37 @@ pub async fn list(redis: &Redis, user_id: &str) -> AppResult<Vec<SessionRecord>>
     Ok(sessions)
 }
 
-/// Ends every session of the user: session hashes first, then the index.
+/// Ends every session of the user (one script: atomic against concurrent logins).
 pub async fn revoke_all(redis: &Redis, user_id: &str) -> AppResult<u64> {
-    let index = redis.keys.user_part(user_id, UserPart::Sessions);
-    let ids: Vec<String> = redis.conn().zrange(&index, 0, -1).await?;
-    let mut batch = Batch::new();
-    for id in &ids {
-        let key = redis.keys.session(id);
-        batch.add(key.clone(), redis::cmd("DEL").arg(&key).clone());
-    }
-    let replies = batch.run(&redis.conn).await?;
-    let _: u64 = redis.conn().del(&index).await?;
-    Ok(replies
-        .into_iter()
-        .map(|v| redis::from_redis_value::<u64>(v).unwrap_or(0))
-        .sum())
+    revoke_sessions(redis, user_id, None, false).await
+}
+
+/// Ends every session of the user but `keep` (after a password change, the session
+/// that made it stays valid).
+pub async fn revoke_others(redis: &Redis, user_id: &str, keep: &str) -> AppResult<u64> {
+    revoke_sessions(redis, user_id, Some(keep), false).await
+}
+
+/// First step of deleting an account: ends every session and marks the user as being
+/// deleted, so no login and no old token works while the rest of the account goes.
+pub async fn close_account(redis: &Redis, user_id: &str) -> AppResult<u64> {
+    revoke_sessions(redis, user_id, None, true).await
+}
+
+async fn revoke_sessions(
+    redis: &Redis,
+    user_id: &str,
+    keep: Option<&str>,
+    deleting: bool,
+) -> AppResult<u64> {
+    Ok(scripts::REVOKE_SESSIONS
+        .key(redis.keys.user_part(user_id, UserPart::Sessions))
+        .key(redis.keys.user(user_id))
+        .arg(redis.keys.session_prefix(user_id))
+        .arg(keep.unwrap_or(""))
+        .arg(if deleting { "1" } else { "0" })
+        .invoke_async(&mut redis.conn())
+        .await?)
 }
 
 /// Updates the role copied into each live session of the user (after `admin grant`).
@@ -202,7 +228,7 @@ pub async fn set_role(redis: &Redis, user_id: &str, role: Role) -> AppResult<()>
         .await?;
     for id in ids {
         let _: Value = scripts::HSET_IF_EXISTS
-            .key(redis.keys.session(&id))
+            .key(redis.keys.session(user_id, &id))
             .arg("role")
             .arg(role.as_str())
             .invoke_async(&mut redis.conn())

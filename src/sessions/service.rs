@@ -1,7 +1,9 @@
-//! Login: find the user, check the password in constant-ish time, open a session.
+//! Login: find the user, take a slot in the login throttle, check the password in
+//! constant-ish time, open a session.
 
 use super::model::{Login, LoginResponse};
 use super::repo::{self, NewSession};
+use super::throttle::Attempt;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::redis::Redis;
@@ -39,6 +41,8 @@ pub async fn login(
         .finish()?;
 
     let id = users::repo::find_id(redis, &input.login).await?;
+    let attempt = Attempt::new(redis, id.as_deref(), &input.login, &client.ip_address);
+    attempt.begin(redis, settings).await?;
     let credentials = match &id {
         Some(id) => users::repo::credentials(redis, id).await?,
         None => None,
@@ -48,7 +52,7 @@ pub async fn login(
     if !password::verify(input.password, stored_hash).await {
         return Err(INVALID);
     }
-    let (Some(user_id), Some((username, role, _))) = (id, credentials) else {
+    let (Some(user_id), Some((username, role, password_hash))) = (id, credentials) else {
         return Err(INVALID);
     };
 
@@ -61,9 +65,11 @@ pub async fn login(
             ip_address: &client.ip_address,
             user_agent: &client.user_agent,
         },
+        &password_hash,
         settings,
     )
     .await?;
+    attempt.succeeded(redis).await?;
     let user = users::repo::get(redis, &user_id, None)
         .await?
         .ok_or(INVALID)?;

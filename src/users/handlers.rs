@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use super::model::{CreateUser, UpdateUser, User, UserQuery};
+use super::model::{ChangePassword, CreateUser, UpdateUser, User, UserQuery};
 use super::{repo, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AppQuery, AuthUser, resolve_user_id};
+use crate::extract::{AppJson, AppQuery, AuthUser, ClientIp, resolve_user_id};
 
 /// Register a user
 ///
@@ -71,7 +71,10 @@ pub async fn get_user(
 /// Update a user
 ///
 /// Changes only the given fields (owner or admin). A new e-mail is claimed atomically
-/// like at registration (409 if taken) and the old one released.
+/// like at registration (409 if taken) and the old one released. Changing your own
+/// e-mail needs `current_password` (422 naming it when missing or wrong; wrong ones
+/// count as failed logins, 429 after too many); an admin changing another user's
+/// e-mail does not.
 ///
 /// Redis: `EVALSHA patch_hash` (EXISTS, HSET/HDEL, HGETALL, ZCARD ×2 in the user's
 /// slot); for an e-mail change also `HGET` and `EVALSHA claim_identity` /
@@ -88,11 +91,20 @@ pub async fn get_user(
 pub async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     AppJson(input): AppJson<UpdateUser>,
 ) -> AppResult<Json<User>> {
     let id = auth.owned_user_id(&id)?;
     input.validate()?;
+    // Changing one's own e-mail re-authenticates: a stolen session must not be able to
+    // point the account's e-mail (and so its recovery) elsewhere.
+    if input.email.is_some() && id == auth.user_id {
+        let password = input.current_password.clone().ok_or_else(|| {
+            AppError::invalid("current_password", "is required to change your e-mail")
+        })?;
+        service::verify_current_password(&state.redis, &state.settings, &id, password, &ip).await?;
+    }
     let mut changes = Vec::new();
     if let Some(name) = input.name {
         changes.push(("name", name));
@@ -112,14 +124,54 @@ pub async fn update_user(
         .ok_or(AppError::NotFound("user"))
 }
 
+/// Change your password
+///
+/// Needs the current password (422 naming `current_password` when wrong; wrong ones
+/// count as failed logins for the login throttle, 429 after too many). The new one
+/// must pass the strength rule (8–128 characters, not a common password, not one
+/// character repeated, not your username). Every other session of the user ends; the
+/// session making the change stays valid. 409 if the password was changed by another
+/// request meanwhile.
+///
+/// Redis: `INCR`/`PEXPIRE NX`/`PTTL` on the login throttle counters, `HMGET
+/// user:{id}`, `EVALSHA set_password` (compare-and-set of `password_hash`), `EVALSHA
+/// revoke_sessions` (ZRANGE `user:{id}:sessions`, DEL `user:{id}:session:…`).
+#[utoipa::path(put, path = "/v1/users/me/password", tag = "users",
+    request_body = ChangePassword,
+    security(("bearer" = []), ("session_cookie" = [])),
+    responses(
+        (status = 204, description = "Changed; every other session of the user has ended"),
+        responses::BadRequest, responses::Unauthorized, responses::Conflict, responses::NotJson,
+        responses::Invalid, responses::Unavailable
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ClientIp(ip): ClientIp,
+    AppJson(input): AppJson<ChangePassword>,
+) -> AppResult<StatusCode> {
+    service::change_password(
+        &state.redis,
+        &state.settings,
+        &auth.user_id,
+        input,
+        &auth.token_hash,
+        &ip,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Delete a user
 ///
-/// Owner or admin. Revokes every session first (so the tokens stop working), then
-/// deletes the user's hash and every key of their aggregate in one DEL, then frees the
-/// username and e-mail.
+/// Owner or admin. First ends every session and marks the account as being deleted,
+/// in one script (so no token works from then on and no racing login can open a
+/// session), then removes the user from the social graph, deletes the user's hash and
+/// every key of their aggregate in one DEL, then frees the username and e-mail.
 ///
-/// Redis: `ZRANGE user:{id}:sessions`, `DEL session:{…}` per session (batched by slot),
-/// `HMGET user:{id}`, `DEL user:{id} user:{id}:…`, `EVALSHA release_identity`.
+/// Redis: `EVALSHA revoke_sessions` (ZRANGE `user:{id}:sessions`, DEL
+/// `user:{id}:session:…`, HSET `deleting`), `HMGET user:{id}`, `DEL user:{id}
+/// user:{id}:…`, `EVALSHA release_identity`.
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users",
     params(("id" = String, Path, description = "User id, or `me`")),
     security(("bearer" = []), ("session_cookie" = [])),

@@ -22,6 +22,7 @@ use crate::app::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::create_user))
+        .routes(routes!(handlers::change_password))
         .routes(routes!(
             handlers::get_user,
             handlers::update_user,

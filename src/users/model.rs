@@ -166,7 +166,8 @@ pub struct CreateUser {
     /// Unique, case-insensitively.
     #[schema(example = "alice@example.com")]
     pub email: String,
-    /// 8 to 128 characters; stored only as an argon2id hash.
+    /// 8 to 128 characters, not one of the most common passwords, not one character
+    /// repeated, not the username or e-mail; stored only as an argon2id hash.
     #[schema(example = "correct horse battery staple")]
     pub password: String,
     /// Display name (defaults to the username).
@@ -181,7 +182,10 @@ impl CreateUser {
         let mut v = Validator::new();
         v.check("username", validate::username(&self.username))
             .check("email", validate::email(&self.email))
-            .check("password", validate::password(&self.password));
+            .check(
+                "password",
+                super::password::check_strength(&self.password, &[&self.username, &self.email]),
+            );
         if let Some(name) = &self.name {
             v.check("name", validate::required_text(name, 100));
         }
@@ -203,8 +207,25 @@ pub struct UpdateUser {
     pub name: Option<String>,
     pub bio: Option<String>,
     pub avatar: Option<String>,
-    /// A new e-mail; claimed atomically like at registration (409 if taken).
+    /// A new e-mail; claimed atomically like at registration (409 if taken). Changing
+    /// your own e-mail needs `current_password` (an admin changing another user's does
+    /// not).
     pub email: Option<String>,
+    /// Your current password: required with `email` (re-authentication, so a stolen
+    /// session cannot take the account over through a password reset by e-mail).
+    #[schema(format = Password)]
+    pub current_password: Option<String>,
+}
+
+/// Body of `PUT /v1/users/me/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[schema(format = Password)]
+    pub current_password: String,
+    /// The new password, under the same strength rule as at registration.
+    #[schema(format = Password, example = "another long passphrase")]
+    pub new_password: String,
 }
 
 impl UpdateUser {
@@ -221,6 +242,9 @@ impl UpdateUser {
         }
         if let Some(email) = &self.email {
             v.check("email", validate::email(email));
+        }
+        if let Some(password) = &self.current_password {
+            v.check("current_password", validate::text(password, 128));
         }
         if self.name.is_none()
             && self.bio.is_none()

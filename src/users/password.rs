@@ -56,7 +56,55 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// Passwords too common to accept (see the file's header).
+static COMMON: LazyLock<std::collections::HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("common_passwords.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+});
+
+/// The minimum-strength rule for a new password (registration and password change),
+/// after NIST SP 800-63B: 8 to 128 characters, and not one an attacker tries first:
+/// not on the common-password list, not one character repeated, not the account's own
+/// username or e-mail. No composition rules (they make passwords worse, not stronger).
+pub fn check_strength(password: &str, identities: &[&str]) -> Result<(), String> {
+    crate::validate::password(password)?;
+    let lower = password.to_lowercase();
+    let mut chars = lower.chars();
+    let first = chars.next();
+    if COMMON.contains(lower.as_str()) {
+        return Err("is one of the most common passwords; choose another".into());
+    }
+    if chars.all(|c| Some(c) == first) {
+        return Err("must not be one character repeated".into());
+    }
+    if identities
+        .iter()
+        .any(|identity| !identity.is_empty() && identity.to_lowercase() == lower)
+    {
+        return Err("must not be your username or e-mail".into());
+    }
+    Ok(())
+}
+
 /// Computes the dummy hash now, so the first unknown-user login is not faster.
 pub fn warm_up() {
     LazyLock::force(&DUMMY_HASH);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_strength;
+
+    #[test]
+    fn common_short_and_self_naming_passwords_are_refused() {
+        for weak in ["12345678", "Password1", "QWERTYUIOP", "zzzzzzzzzz", "short"] {
+            assert!(check_strength(weak, &[]).is_err(), "{weak} accepted");
+        }
+        assert!(check_strength("alice-the-admin", &["Alice-The-Admin"]).is_err());
+        assert!(check_strength("correct horse battery staple", &["alice"]).is_ok());
+        assert!(check_strength("a long password", &[]).is_ok());
+    }
 }

@@ -423,6 +423,23 @@ pub async fn credentials(redis: &Redis, id: &str) -> AppResult<Option<(String, R
     })
 }
 
+/// Replaces the password hash if it is still `expected` (`set_password.lua`); false
+/// when it changed meanwhile or the user is gone or being deleted.
+pub async fn replace_password_hash(
+    redis: &Redis,
+    id: &str,
+    expected: &str,
+    new_hash: &str,
+) -> AppResult<bool> {
+    let replaced: i64 = scripts::SET_PASSWORD
+        .key(redis.keys.user(id))
+        .arg(expected)
+        .arg(new_hash)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok(replaced == 1)
+}
+
 /// Sets a user's role; false when there is no such user.
 pub async fn set_role(redis: &Redis, id: &str, role: Role) -> AppResult<bool> {
     let updated: i64 = scripts::HSET_IF_EXISTS

@@ -1,12 +1,14 @@
 //! User operations that span areas: registration (hash, store, welcome e-mail) and
 //! deletion (sessions first, so the user's tokens stop working before anything else).
 
-use super::model::{CreateUser, Role, User};
+use super::model::{ChangePassword, CreateUser, Role, User};
 use super::{password, repo};
+use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{self, EmailJob};
 use crate::redis::Redis;
 use crate::sessions;
+use crate::sessions::throttle::Attempt;
 use crate::time;
 
 /// Registers a user and enqueues their welcome e-mail.
@@ -42,11 +44,12 @@ pub async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
     Ok(user)
 }
 
-/// Deletes a user: revokes every session, removes them from the social graph (their
-/// posts, tag indexes, other users' follow sets), then removes the user's keys and
-/// claims.
+/// Deletes a user: ends every session and marks the account as being deleted (one
+/// script: no login racing the deletion can open a session that outlives it, and no
+/// old token works from here on), removes them from the social graph (their posts, tag
+/// indexes, other users' follow sets), then removes the user's keys and claims.
 pub async fn delete(redis: &Redis, id: &str) -> AppResult<()> {
-    sessions::repo::revoke_all(redis, id).await?;
+    sessions::repo::close_account(redis, id).await?;
     crate::social::service::remove_user(redis, id).await?;
     if repo::delete(redis, id).await? {
         Ok(())
@@ -74,6 +77,77 @@ pub async fn update(
             .await?;
     }
     Ok(user)
+}
+
+/// Checks `password` against the user's current one, counted by the login throttle
+/// (a wrong current password is a failed login: 429 after too many). Returns the
+/// stored hash it matched, for a compare-and-set. 404 when there is no such user.
+pub async fn verify_current_password(
+    redis: &Redis,
+    settings: &Settings,
+    user_id: &str,
+    password: String,
+    ip: &str,
+) -> AppResult<String> {
+    let attempt = Attempt::new(redis, Some(user_id), "", ip);
+    attempt.begin(redis, settings).await?;
+    let (_, _, stored) = repo::credentials(redis, user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    if !password::verify(password, Some(stored.clone())).await {
+        return Err(AppError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    attempt.succeeded(redis).await?;
+    Ok(stored)
+}
+
+/// Changes a user's password: needs the current one, applies the strength rule, and
+/// ends every other session of the user (`keep_session` — the one making the change —
+/// stays valid). The new hash is written only if the stored one is still the hash the
+/// current password matched (409 if it changed meanwhile); a login that verified the
+/// old password while this ran cannot open a session afterwards (`open_session.lua`
+/// checks the hash it verified).
+pub async fn change_password(
+    redis: &Redis,
+    settings: &Settings,
+    user_id: &str,
+    change: ChangePassword,
+    keep_session: &str,
+    ip: &str,
+) -> AppResult<u64> {
+    let (username, _, _) = repo::credentials(redis, user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let mut v = crate::validate::Validator::new();
+    v.check(
+        "current_password",
+        crate::validate::text(&change.current_password, 128),
+    )
+    .check(
+        "new_password",
+        password::check_strength(&change.new_password, &[&username]),
+    );
+    if change.new_password == change.current_password {
+        v.check(
+            "new_password",
+            Err("must differ from the current password".into()),
+        );
+    }
+    v.finish()?;
+    let verified =
+        verify_current_password(redis, settings, user_id, change.current_password, ip).await?;
+    let new_hash = password::hash(change.new_password).await?;
+    if !repo::replace_password_hash(redis, user_id, &verified, &new_hash).await? {
+        return Err(AppError::Conflict {
+            kind: "password-changed",
+            detail: "The password was changed by another request meanwhile; log in again."
+                .to_string(),
+        });
+    }
+    sessions::repo::revoke_others(redis, user_id, keep_session).await
 }
 
 /// Gives the user `username` the admin role, also in their live sessions.

@@ -110,6 +110,7 @@ const MATRIX: &[Row] = &[
     row("DELETE", "/v1/sessions/current", AnyUser),
     row("POST", "/v1/users", Public),
     row("PATCH", "/v1/users/{id}", OwnerOrAdmin),
+    row("PUT", "/v1/users/me/password", AnyUser),
     row("DELETE", "/v1/users/{id}", OwnerOrAdmin),
     row("DELETE", "/v1/users/{id}/cart", OwnerOrAdmin),
     row("POST", "/v1/users/{id}/cart/items", OwnerOrAdmin),
@@ -283,6 +284,10 @@ impl Ctx {
                 "password": PASSWORD
             }),
             ("PATCH", "/v1/users/{id}") => json!({"bio": "updated"}),
+            ("PUT", "/v1/users/me/password") => json!({
+                "current_password": crate::helpers::PASSWORD,
+                "new_password": format!("a new passphrase {}", self.n),
+            }),
             ("POST", "/v1/users/{id}/cart/items") => {
                 json!({"product_id": self.product, "quantity": 1})
             }

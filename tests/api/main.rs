@@ -1,6 +1,7 @@
 //! Integration tests through HTTP against a real Redis the harness starts itself
 //! (standalone by default, a 3+3 cluster with `AGORA_TEST_CLUSTER=1`).
 
+mod accounts;
 mod admin;
 mod analytics;
 mod app_config;

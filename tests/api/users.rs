@@ -381,7 +381,7 @@ async fn changing_email_claims_the_new_one_and_frees_the_old_one() {
         .patch(
             "/v1/users/me",
             Some(&gina.token),
-            &json!({"email": "hank@example.com"}),
+            &json!({"email": "hank@example.com", "current_password": PASSWORD}),
         )
         .await;
     problem(taken, 409).await;
@@ -390,7 +390,7 @@ async fn changing_email_claims_the_new_one_and_frees_the_old_one() {
         .patch(
             "/v1/users/me",
             Some(&gina.token),
-            &json!({"email": "gina@new.example.com"}),
+            &json!({"email": "gina@new.example.com", "current_password": PASSWORD}),
         )
         .await;
     assert_eq!(changed.status(), 200);

@@ -52,6 +52,56 @@ impl Side {
     }
 }
 
+/// How long a pair lock lives if its holder dies (a follow takes milliseconds).
+const PAIR_LOCK_TTL_MS: u64 = 5_000;
+/// How long a follow or unfollow waits for a concurrent one on the same pair.
+const PAIR_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A held pair lock (see [`lock_pair`]).
+pub struct PairLock {
+    key: String,
+    token: String,
+}
+
+/// Takes the lock of the pair (`user_id` follows `target`), waiting while another
+/// follow or unfollow of the same pair holds it; `None` when it stays held past the
+/// wait. Follow and unfollow each write both sides in sequence (two slots, so no
+/// single script can); run concurrently, their steps interleave and leave the sides
+/// disagreeing (A's `following` without B, B's `followers` with A). Holding the lock
+/// for the whole sequence serialises them per pair; other pairs never wait.
+pub async fn lock_pair(redis: &Redis, user_id: &str, target: &str) -> AppResult<Option<PairLock>> {
+    let key = redis.keys.follow_pair_lock(user_id, target);
+    let token = hex::encode(rand::random::<[u8; 16]>());
+    let deadline = tokio::time::Instant::now() + PAIR_LOCK_WAIT;
+    loop {
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(PAIR_LOCK_TTL_MS)
+            .query_async(&mut redis.conn())
+            .await?;
+        if taken.is_some() {
+            return Ok(Some(PairLock { key, token }));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// Releases a pair lock (compare-and-delete: never another holder's).
+pub async fn unlock_pair(redis: &Redis, lock: PairLock) -> AppResult<()> {
+    let _: i64 = scripts::RELEASE_LOCK
+        .key(&lock.key)
+        .arg(&lock.token)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok(())
+}
+
 /// True when the user exists.
 pub async fn user_exists(redis: &Redis, user_id: &str) -> AppResult<bool> {
     Ok(redis.conn().exists(redis.keys.user(user_id)).await?)

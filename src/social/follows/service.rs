@@ -31,6 +31,9 @@ const LISTED_FIELDS: [UserField; 3] = [
 /// (`following`, NX); the target's side (`followers`, NX; if the target vanished in
 /// between, the first step is undone and the answer is 404); the target's newest posts
 /// into the follower's timeline; a `follow` activity the first time only.
+///
+/// Runs under the pair's lock (see [`repo::lock_pair`]), so a concurrent unfollow of the
+/// same pair runs wholly before or after it and both sides agree once both answered.
 pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()> {
     if user_id == target {
         return Err(AppError::invalid("target", "you cannot follow yourself"));
@@ -38,6 +41,37 @@ pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()>
     if !repo::user_exists(redis, target).await? {
         return Err(AppError::NotFound("user"));
     }
+    locked(
+        redis,
+        user_id,
+        target,
+        follow_locked(redis, user_id, target),
+    )
+    .await
+}
+
+/// Runs `step` while holding the pair's lock; 409 `follow-busy` if another request on
+/// the same pair holds it for longer than the wait.
+async fn locked(
+    redis: &Redis,
+    user_id: &str,
+    target: &str,
+    step: impl std::future::Future<Output = AppResult<()>>,
+) -> AppResult<()> {
+    let lock = repo::lock_pair(redis, user_id, target)
+        .await?
+        .ok_or_else(|| AppError::Conflict {
+            kind: "follow-busy",
+            detail: "Another follow or unfollow of this user is in progress; retry.".into(),
+        })?;
+    let result = step.await;
+    if let Err(err) = repo::unlock_pair(redis, lock).await {
+        tracing::warn!(error = %err, "pair lock not released; it expires by itself");
+    }
+    result
+}
+
+async fn follow_locked(redis: &Redis, user_id: &str, target: &str) -> AppResult<()> {
     let now = time::unix_ms(time::now());
     let (newly, followed_at) = repo::add(redis, user_id, Side::Following, target, now)
         .await?
@@ -62,10 +96,14 @@ pub async fn follow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()>
 
 /// `user_id` stops following `target` (idempotent): the target's side first, then the
 /// follower's, then the target's posts leave the follower's timeline.
+/// Under the pair's lock, like [`follow`].
 pub async fn unfollow(redis: &Redis, user_id: &str, target: &str) -> AppResult<()> {
-    repo::remove(redis, target, Side::Followers, &[user_id.to_string()]).await?;
-    repo::remove(redis, user_id, Side::Following, &[target.to_string()]).await?;
-    feeds::remove_author_from_timeline(redis, user_id, target).await
+    locked(redis, user_id, target, async {
+        repo::remove(redis, target, Side::Followers, &[user_id.to_string()]).await?;
+        repo::remove(redis, user_id, Side::Following, &[target.to_string()]).await?;
+        feeds::remove_author_from_timeline(redis, user_id, target).await
+    })
+    .await
 }
 
 /// A page of `user_id`'s followers or followed users, newest first; 404 when there is
