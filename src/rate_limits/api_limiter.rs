@@ -2,7 +2,7 @@
 //!
 //! Who is limited: the session user when the request carries a valid session token
 //! (so one user's limit is shared by all their sessions), else the client IP. Finding
-//! the user of a token costs an `HGET session:{…} user_id`; a small in-process cache
+//! the user of a token costs an `HGET user:{id}:session:{…} user_id`; a small in-process cache
 //! (30 s) saves it on repeat requests, so a limited request normally costs one extra
 //! round trip: the `rate_limit.lua` call. The cache only picks the bucket, never grants
 //! access: authentication still happens in the handler.

@@ -2,7 +2,7 @@
 //!
 //! Why: a reader should see the whole key schema on one page, and no handler may glue
 //! user input into a key. Names keep the shapes of the seed articles (`user:{42}`,
-//! `session:{…}`, `queue:emails`) so someone who knows the pattern finds the data in
+//! `user:{42}:session:…`, `queue:emails`) so someone who knows the pattern finds the data in
 //! redis-cli. The part in braces is the Redis Cluster **hash tag**: keys of one
 //! aggregate share it and so live in one slot, which is what lets a Lua script or a
 //! MULTI touch them together on a cluster. The optional `KEY_PREFIX` goes in front of

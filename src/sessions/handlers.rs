@@ -21,9 +21,16 @@ use crate::extract::{AppJson, AuthUser, SESSION_COOKIE};
 /// 401 and take about the same time (argon2 runs either way). The answer carries the
 /// bearer token (shown only here) and sets it as an HttpOnly, SameSite=Lax cookie.
 ///
-/// Redis: `HGET users:{identity}:by_username|by_email`, `HMGET user:{id}`,
-/// `EVALSHA record_login` (ZREMRANGEBYSCORE + ZADD `user:{id}:sessions`, HINCRBY
-/// `login_count`), `MULTI HSET session:{sha256} … PEXPIRE EXEC`, `HGETALL user:{id}`.
+/// Failed logins are throttled per account and per client address: over
+/// `AGORA_LOGIN_MAX_FAILURES` (10) per account or `AGORA_LOGIN_MAX_FAILURES_PER_IP`
+/// (100) per address within `AGORA_LOGIN_THROTTLE_SECS` (900), the answer is 429 with
+/// `Retry-After`, whatever the password. A user holds at most
+/// `AGORA_MAX_SESSIONS_PER_USER` (100) sessions; a login beyond it ends the oldest.
+///
+/// Redis: `HGET users:{identity}:by_username|by_email`, `INCR`/`PEXPIRE NX`/`PTTL` on
+/// the throttle counters, `HMGET user:{id}`, `EVALSHA open_session` (the index entry,
+/// the session hash `user:{id}:session:{sha256}` and HINCRBY `login_count`, in one
+/// step), `DEL`/`EVALSHA give_back_attempt`, `HGETALL user:{id}`.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
     request_body = Login,
     responses(
@@ -69,10 +76,11 @@ pub async fn login(
 
 /// The current session
 ///
-/// Also slides the idle timeout, as every authenticated request does.
+/// Also slides the idle timeout when the refresh is due, as every authenticated
+/// request does (at most once per `AGORA_SESSION_REFRESH_SECS`).
 ///
-/// Redis: `EVALSHA session_touch` (HGET, HSET last_activity, PEXPIRE, HGETALL on
-/// `session:{sha256}`).
+/// Redis: `EVALSHA session_touch` (HGET, HMGET `user:{id}`, PTTL, HGETALL on
+/// `user:{id}:session:{sha256}`; HSET last_activity + PEXPIRE when due).
 #[utoipa::path(get, path = "/v1/sessions/current", tag = "sessions",
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
@@ -87,7 +95,7 @@ pub async fn current_session(auth: AuthUser) -> Json<Session> {
 ///
 /// The token stops working at once; the session cookie is cleared.
 ///
-/// Redis: `ZSCORE` / `ZREM user:{id}:sessions`, `DEL session:{sha256}`.
+/// Redis: `MULTI DEL user:{id}:session:{sha256} ZREM user:{id}:sessions EXEC`.
 #[utoipa::path(delete, path = "/v1/sessions/current", tag = "sessions",
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
@@ -136,7 +144,8 @@ pub async fn list_sessions(
 ///
 /// Owner or admin; includes the session making the request.
 ///
-/// Redis: `ZRANGE user:{id}:sessions`, `DEL session:{…}` for each (batched by slot),
+/// Redis: `EVALSHA revoke_sessions` (ZRANGE `user:{id}:sessions`, DEL
+/// `user:{id}:session:{…}` for each, in one step),
 /// `DEL user:{id}:sessions`.
 #[utoipa::path(delete, path = "/v1/users/{id}/sessions", tag = "sessions",
     params(("id" = String, Path, description = "User id, or `me`")),
@@ -159,7 +168,7 @@ pub async fn revoke_all_sessions(
 ///
 /// Owner or admin; `session_id` is an `id` from the sessions list.
 ///
-/// Redis: `ZSCORE` / `ZREM user:{id}:sessions`, `DEL session:{session_id}`.
+/// Redis: `MULTI DEL user:{id}:session:{session_id} ZREM user:{id}:sessions EXEC`.
 #[utoipa::path(delete, path = "/v1/users/{id}/sessions/{session_id}", tag = "sessions",
     params(
         ("id" = String, Path, description = "User id, or `me`"),

@@ -1,11 +1,13 @@
 //! Sessions: seed 002's session hash, hardened.
 //!
 //! A session is a hash (`user_id, username, login_time, last_activity, ip_address,
-//! user_agent`) whose key expires after 24 h without use; each use slides the expiry
-//! (one Lua script: check, refresh, read). Unlike the seed, the key is named by the
-//! SHA-256 of a 256-bit random token (the token itself is never stored), sessions also
-//! end at an absolute lifetime however active they are, and a per-user sorted set
-//! indexes them so a user can list and revoke all of their sessions.
+//! user_agent`) whose key expires after 24 h without use; use slides the expiry (one
+//! Lua script: check, refresh when due, read), written at most once per refresh
+//! interval so most authenticated reads write nothing. Unlike the seed, the key is
+//! named by the SHA-256 of a random token (the token itself is never stored) and lives
+//! in the user's slot, sessions also end at an absolute lifetime however active they
+//! are, a per-user sorted set (capped) indexes them so a user can list and revoke all
+//! of their sessions, and failed logins are throttled per account and per address.
 
 mod handlers;
 pub mod model;

@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use crate::time;
 use crate::users::{Role, User};
 
-/// A session as stored in `session:{hash}` (seed 002's fields plus role and expiry).
+/// A session as stored in `user:{id}:session:{hash}` (seed 002's fields plus role and
+/// expiry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     /// The token's SHA-256: the session's id.
@@ -78,7 +79,8 @@ pub struct Session {
     pub username: String,
     /// RFC 3339 UTC.
     pub login_time: String,
-    /// RFC 3339 UTC; refreshed on every authenticated request.
+    /// RFC 3339 UTC; refreshed by authenticated requests at most once per
+    /// `AGORA_SESSION_REFRESH_SECS` (60 s by default), so exact to within that.
     pub last_activity: String,
     pub ip_address: String,
     pub user_agent: String,
