@@ -14,6 +14,7 @@ mod experiments;
 mod feeds;
 mod follows;
 mod helpers;
+mod http_edge;
 mod leaderboards;
 mod locks;
 mod notifications;

@@ -1,0 +1,176 @@
+//! The HTTP edge under a hostile client: connections that never send a request,
+//! connection caps, CSRF on cookie sessions, error shapes of the framework's own
+//! rejections, metric labels, request ids (README "Hardening / HTTP edge").
+
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
+
+/// `host:port` of the app, for raw sockets.
+fn host(app: &TestApp) -> String {
+    app.address.trim_start_matches("http://").to_string()
+}
+
+/// Reads (discarding) until the server closes the connection; how long that took, or
+/// `None` if it was still open after `patience`.
+async fn closed_after(stream: &mut TcpStream, patience: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = patience.checked_sub(started.elapsed())?;
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Sends one `GET path` on a raw keep-alive connection and reads the whole response
+/// (headers and a `Content-Length` body); the status code.
+async fn raw_get(stream: &mut TcpStream, path: &str) -> u16 {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: agora\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("a response within 5 s")
+            .unwrap();
+        assert!(n > 0, "closed before the response was complete");
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return text[9..12].parse().unwrap();
+            }
+        }
+    }
+}
+
+/// Guards finding 2: a socket that sends nothing, half a request line, or trickles a
+/// byte at a time used to stay open for ever (no header-read timeout), so a stranger
+/// could exhaust the process's file descriptors. Each is now closed once
+/// `AGORA_HEADER_READ_TIMEOUT_MS` has passed, trickling or not.
+#[tokio::test]
+async fn silent_half_sent_and_trickling_connections_are_closed_after_the_header_timeout() {
+    let app = spawn_app_with(|s| s.header_read_timeout_ms = 400).await;
+    let patience = Duration::from_secs(4);
+
+    let mut silent = TcpStream::connect(host(&app)).await.unwrap();
+    let mut half = TcpStream::connect(host(&app)).await.unwrap();
+    half.write_all(b"GET /healthz HT").await.unwrap();
+    let mut trickle = TcpStream::connect(host(&app)).await.unwrap();
+    let trickler = tokio::spawn(async move {
+        // One byte every 50 ms: always "making progress", never done within 4 s.
+        let request = b"GET /healthz HTTP/1.1\r\nHost: agora\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+        let started = Instant::now();
+        for byte in request {
+            if trickle.write_all(&[*byte]).await.is_err() {
+                return (trickle, Some(started.elapsed()));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (trickle, None)
+    });
+
+    for (name, stream) in [("silent", &mut silent), ("half-sent", &mut half)] {
+        let closed = closed_after(stream, patience).await;
+        assert!(
+            closed.is_some_and(|d| d < Duration::from_secs(2)),
+            "{name} connection still open ({closed:?})"
+        );
+    }
+    let (mut trickle, write_failed) = trickler.await.unwrap();
+    let closed = match write_failed {
+        Some(after) => Some(after),
+        None => closed_after(&mut trickle, Duration::from_millis(100)).await,
+    };
+    assert!(
+        closed.is_some_and(|d| d < Duration::from_secs(2)),
+        "trickling connection still open ({closed:?})"
+    );
+    // The server itself is fine.
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}
+
+/// Guards finding 2: a keep-alive connection left idle after a response is closed
+/// after the header-read timeout (hyper restarts that timer when the connection goes
+/// idle), instead of being held for ever.
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let app = spawn_app_with(|s| s.header_read_timeout_ms = 400).await;
+    let mut stream = TcpStream::connect(host(&app)).await.unwrap();
+
+    assert_eq!(raw_get(&mut stream, "/healthz").await, 200);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        raw_get(&mut stream, "/healthz").await,
+        200,
+        "kept alive between requests"
+    );
+    let closed = closed_after(&mut stream, Duration::from_secs(4)).await;
+    assert!(
+        closed.is_some_and(|d| d < Duration::from_secs(2)),
+        "idle keep-alive connection still open ({closed:?})"
+    );
+}
+
+/// Guards finding 2: connections beyond `AGORA_MAX_CONNECTIONS` wait (in the listen
+/// backlog) instead of each taking a descriptor; the open ones are still served, and
+/// a waiting client is served as soon as one closes. Also checks that the client's
+/// address still reaches the handlers (`ConnectInfo`, used by the API limiter).
+#[tokio::test]
+async fn over_the_connection_cap_new_clients_wait_while_open_connections_are_served() {
+    let app = spawn_app_with(|s| {
+        s.max_connections = 2;
+        s.header_read_timeout_ms = 10_000;
+    })
+    .await;
+    let mut first = TcpStream::connect(host(&app)).await.unwrap();
+    let second = TcpStream::connect(host(&app)).await.unwrap();
+    assert_eq!(raw_get(&mut first, "/healthz").await, 200);
+
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(600))
+        .build()
+        .unwrap();
+    let over = client.get(app.url("/healthz")).send().await;
+    assert!(
+        over.is_err(),
+        "a third connection was served over a cap of 2: {over:?}"
+    );
+    assert_eq!(
+        raw_get(&mut first, "/v1/users/1").await,
+        404,
+        "an open connection is still served"
+    );
+
+    drop(second);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(response) = client.get(app.url("/healthz")).send().await {
+            assert_eq!(response.status(), 200);
+            break;
+        }
+        assert!(Instant::now() < deadline, "not served after a slot freed");
+    }
+    // The anonymous `/v1` request above was limited by the client's address.
+    let key = app.redis.keys.rate_limit_ip("127.0.0.1");
+    let exists: bool = app.conn().exists(&key).await.unwrap();
+    assert!(exists, "ConnectInfo reached the limiter ({key})");
+}
