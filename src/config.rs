@@ -197,6 +197,17 @@ pub struct Settings {
     )]
     pub secure_cookies: bool,
 
+    /// Comma-separated origins (`https://app.example.com`) besides the API's own from
+    /// which a request authenticated by the session cookie may change state (CSRF
+    /// defence); Bearer-authenticated requests are not concerned.
+    #[arg(
+        long,
+        env = "AGORA_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// Authors with more followers than this are not fanned out on write: their posts
     /// are merged into followers' home feeds at read time (the celebrity hybrid).
     #[arg(

@@ -58,6 +58,10 @@ pub enum AppError {
     /// 403: authenticated, but not allowed to do this.
     #[error("forbidden")]
     Forbidden,
+    /// 403: a cookie-authenticated request that changes state came from another origin
+    /// (CSRF defence; Bearer-authenticated requests are never refused this way).
+    #[error("cross-site request refused")]
+    CrossSiteRequest,
     /// 404: the named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -98,7 +102,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -124,6 +128,14 @@ impl AppError {
                 "forbidden",
                 "Forbidden",
                 "Only the owner or an admin may do this.".to_string(),
+            ),
+            AppError::CrossSiteRequest => (
+                "cross-site-request",
+                "Cross-site request refused",
+                "A request authenticated by the session cookie may change state only from \
+                 the API's own origin (or one in AGORA_ALLOWED_ORIGINS); send \
+                 Authorization: Bearer <token> instead."
+                    .to_string(),
             ),
             AppError::NotFound(what) => ("not-found", "Not found", format!("{what} not found.")),
             AppError::Conflict { kind, detail } => (*kind, "Conflict", detail.clone()),

@@ -174,3 +174,189 @@ async fn over_the_connection_cap_new_clients_wait_while_open_connections_are_ser
     let exists: bool = app.conn().exists(&key).await.unwrap();
     assert!(exists, "ConnectInfo reached the limiter ({key})");
 }
+
+/// `Cookie: agora_session=<token>` for `token`.
+fn session_cookie(token: &str) -> String {
+    format!("agora_session={token}")
+}
+
+/// Guards finding 24: an `Authorization` header of another scheme (`Basic`, sent by a
+/// proxy or a browser's saved credentials) used to hide a valid session cookie (401);
+/// the cookie now authenticates whenever there is no Bearer token, and a Bearer token
+/// still wins over the cookie.
+#[tokio::test]
+async fn a_basic_authorization_header_does_not_hide_the_session_cookie() {
+    let app = spawn_app().await;
+    let alice = app.user("alice_basic").await;
+    let bob = app.user("bob_basic").await;
+
+    let response = app
+        .client
+        .get(app.url("/v1/users/me"))
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .header("Cookie", session_cookie(&alice.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let me: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(me["id"], alice.id.as_str());
+
+    let both = app
+        .client
+        .get(app.url("/v1/users/me"))
+        .bearer_auth(&bob.token)
+        .header("Cookie", session_cookie(&alice.token))
+        .send()
+        .await
+        .unwrap();
+    let me: serde_json::Value = both.json().await.unwrap();
+    assert_eq!(
+        me["id"],
+        bob.id.as_str(),
+        "a Bearer token wins over the cookie"
+    );
+
+    let basic_only = app
+        .client
+        .get(app.url("/v1/users/me"))
+        .header("Authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    problem(basic_only, 401).await;
+}
+
+/// Guards finding 12: a cross-site form POST carrying the session cookie used to be
+/// obeyed (`POST /v1/orders/{id}/cancel` has no body, so no content-type check stops
+/// it). A cookie-authenticated request that may change state is now refused (403
+/// `/problems/cross-site-request`) when `Sec-Fetch-Site` or `Origin` says it comes
+/// from another origin; same-origin, listed origins, non-browser clients and every
+/// Bearer-authenticated request are unaffected, and so are reads.
+#[tokio::test]
+async fn cookie_authenticated_state_changes_from_other_origins_are_refused() {
+    let app = spawn_app_with(|s| s.allowed_origins = vec!["https://app.example.com".into()]).await;
+    let user = app.user("csrf_target").await;
+    let own_origin = app.address.clone();
+    let cookie = session_cookie(&user.token);
+    let tags = || async {
+        app.get_ok(&format!("/v1/users/{}/tags", user.id), None)
+            .await
+    };
+
+    let send = |method: reqwest::Method, path: &str, headers: &[(&str, &str)], bearer: bool| {
+        let mut request = app.client.request(method, app.url(path));
+        request = if bearer {
+            request.bearer_auth(&user.token)
+        } else {
+            request.header("Cookie", &cookie)
+        };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+
+    // The finding's request: a body-less cancel from a foreign page.
+    let cancel = send(
+        reqwest::Method::POST,
+        "/v1/orders/999999/cancel",
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+        ],
+        false,
+    )
+    .await
+    .unwrap();
+    let body = problem(cancel, 403).await;
+    assert_eq!(body["type"], "/problems/cross-site-request");
+    let cancel_own = send(
+        reqwest::Method::POST,
+        "/v1/orders/999999/cancel",
+        &[("Origin", &own_origin), ("Sec-Fetch-Site", "same-origin")],
+        false,
+    )
+    .await
+    .unwrap();
+    problem(cancel_own, 404).await;
+
+    let refused: [&[(&str, &str)]; 5] = [
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "same-site")],
+        &[("Origin", "https://evil.example")],
+        &[("Origin", "null")],
+        &[
+            ("Origin", "http://127.0.0.1:1"),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+    ];
+    for headers in refused {
+        let response = send(
+            reqwest::Method::PUT,
+            "/v1/users/me/tags/refused",
+            headers,
+            false,
+        )
+        .await
+        .unwrap();
+        let body = problem(response, 403).await;
+        assert_eq!(body["type"], "/problems/cross-site-request", "{headers:?}");
+    }
+    assert_eq!(tags().await, json!([]), "nothing was changed");
+
+    let accepted: [(&[(&str, &str)], bool, &str); 5] = [
+        (
+            &[("Origin", &own_origin), ("Sec-Fetch-Site", "same-origin")],
+            false,
+            "own",
+        ),
+        (
+            &[
+                ("Origin", "https://app.example.com"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+            false,
+            "listed",
+        ),
+        (
+            &[("Sec-Fetch-Site", "same-origin")],
+            false,
+            "fetch-same-origin",
+        ),
+        (&[], false, "cli"),
+        (
+            &[
+                ("Origin", "https://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+            true,
+            "bearer",
+        ),
+    ];
+    for (headers, bearer, tag) in accepted {
+        let path = format!("/v1/users/me/tags/{tag}");
+        let response = send(reqwest::Method::PUT, &path, headers, bearer)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "{tag}");
+    }
+    let read = send(
+        reqwest::Method::GET,
+        "/v1/users/me",
+        &[
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Origin", "https://evil.example"),
+        ],
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(read.status(), 200, "reads are not refused");
+    let mut stored: Vec<String> = serde_json::from_value(tags().await).unwrap();
+    stored.sort();
+    assert_eq!(
+        stored,
+        ["bearer", "cli", "fetch-same-origin", "listed", "own"]
+    );
+}
