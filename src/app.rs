@@ -109,8 +109,11 @@ pub fn router(state: AppState) -> Router {
     if limiter_on {
         api = api.route_layer(middleware::from_fn_with_state(limiter, api_limiter::limit));
     }
-    api.route_layer(middleware::from_fn(metrics::track))
+    api.fallback(crate::error::route_not_found)
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
+        .route_layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
+        .layer(middleware::from_fn(crate::error::problem_for_plain_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
             ServiceBuilder::new()

@@ -360,3 +360,31 @@ async fn cookie_authenticated_state_changes_from_other_origins_are_refused() {
         ["bearer", "cli", "fetch-same-origin", "listed", "own"]
     );
 }
+
+/// Guards finding 15: an unknown route (404) and a wrong method (405) used to answer
+/// with empty bodies, and a path parameter that is not UTF-8 after percent-decoding
+/// (`/v1/users/%ff`) with a text/plain 400. Every one is problem+json now, and the 405
+/// keeps its `Allow` header.
+#[tokio::test]
+async fn unknown_routes_wrong_methods_and_undecodable_paths_answer_problem_json() {
+    let app = spawn_app().await;
+
+    let unknown = app.get("/v1/no-such-thing", None).await;
+    let body = problem(unknown, 404).await;
+    assert_eq!(body["type"], "/problems/not-found");
+    let unknown_post = app.post("/nowhere", None, &json!({})).await;
+    problem(unknown_post, 404).await;
+
+    let wrong = app.delete("/v1/posts", None).await;
+    let allow = wrong.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let body = problem(wrong, 405).await;
+    assert_eq!(body["type"], "/problems/method-not-allowed");
+
+    for path in ["/v1/users/%ff", "/v1/users/%ff/tags", "/v1/posts/%c3%28"] {
+        let response = app.get(path, None).await;
+        let body = problem(response, 400).await;
+        assert_eq!(body["type"], "/problems/bad-request", "{path}");
+        assert!(body["detail"].as_str().unwrap().contains("UTF-8"), "{body}");
+    }
+}
