@@ -111,7 +111,9 @@ pub fn router(state: AppState) -> Router {
     }
     api.fallback(crate::error::route_not_found)
         .method_not_allowed_fallback(crate::error::method_not_allowed)
-        .route_layer(middleware::from_fn(metrics::track))
+        // A layer, not a route layer: requests no route matched are counted too, as
+        // route `unmatched`.
+        .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
         .layer(middleware::from_fn(crate::error::problem_for_plain_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
