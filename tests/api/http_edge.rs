@@ -410,14 +410,15 @@ async fn made_up_methods_and_paths_do_not_become_metric_labels() {
         app.get(&format!("/q{tag}/{i}"), None).await;
     }
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
-    assert!(!metrics.contains(&tag), "a made-up method or path became a label");
-    let other = metrics
-        .lines()
-        .find(|l| {
-            l.starts_with("http_requests_total")
-                && l.contains(r#"method="other""#)
-                && l.contains(r#"route="/v1/users/{id}""#)
-        });
+    assert!(
+        !metrics.contains(&tag),
+        "a made-up method or path became a label"
+    );
+    let other = metrics.lines().find(|l| {
+        l.starts_with("http_requests_total")
+            && l.contains(r#"method="other""#)
+            && l.contains(r#"route="/v1/users/{id}""#)
+    });
     assert!(other.is_some(), "{metrics}");
     assert!(
         metrics.contains(r#"route="unmatched""#),
@@ -429,4 +430,41 @@ async fn made_up_methods_and_paths_do_not_become_metric_labels() {
 fn rand_suffix() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now()) | (1 << 60)
+}
+
+/// Guards finding 20: a client's `X-Request-Id` was echoed and logged verbatim (log
+/// forging, unbounded size). Only 1 to 64 of `A-Z a-z 0-9 . _ -` is kept now; anything
+/// else is replaced by a generated id.
+#[tokio::test]
+async fn only_plain_request_ids_are_echoed_others_are_replaced() {
+    let app = spawn_app().await;
+    let echoed = |id: &'static [u8]| {
+        let request = app.client.get(app.url("/healthz")).header(
+            "x-request-id",
+            reqwest::header::HeaderValue::from_bytes(id).unwrap(),
+        );
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.headers()["x-request-id"].as_bytes().to_vec()
+        }
+    };
+
+    let plain: &[u8] = b"trace-3f2b0c1e.6a0e_4d6c";
+    assert_eq!(echoed(plain).await, plain);
+    let forged: [&'static [u8]; 3] = [
+        b"x\" level=ERROR msg=\"admin password reset for alice",
+        b"caf\xc3\xa9",
+        b"0123456789012345678901234567890123456789012345678901234567890123456789",
+    ];
+    for id in forged {
+        let got = echoed(id).await;
+        assert_ne!(got, id);
+        assert_eq!(
+            got.len(),
+            36,
+            "a generated UUID: {}",
+            String::from_utf8_lossy(&got)
+        );
+    }
 }
