@@ -3,7 +3,6 @@
 //! `run` takes its listener and a shutdown future from the caller, so tests bind port 0
 //! and stop the server when they are done, and `main` wires SIGTERM/ctrl-c.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,12 +11,8 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, Response};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tower::{Service, ServiceBuilder, ServiceExt};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
@@ -31,6 +26,7 @@ use crate::error::AppError;
 use crate::ops::metrics;
 use crate::rate_limits::api_limiter::{self, ApiLimiter};
 use crate::redis::{Keys, Redis};
+use crate::server::ConnectionLimits;
 
 /// Largest request body accepted (JSON bodies here are small).
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -188,108 +184,9 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let limits = ConnectionLimits {
-        header_read_timeout: state.settings.header_read_timeout(),
-        max_connections: state.settings.max_connections as usize,
-    };
-    serve(listener, router(state), limits, shutdown).await;
+    let limits = ConnectionLimits::from_settings(&state.settings);
+    crate::server::serve(listener, router(state), limits, shutdown).await;
     Ok(())
-}
-
-/// What bounds the connections a client can hold.
-#[derive(Clone, Copy, Debug)]
-pub struct ConnectionLimits {
-    /// A complete request head must arrive within this, from the connection's opening
-    /// and again from the end of each response on a keep-alive connection.
-    pub header_read_timeout: Duration,
-    /// Connections served at once.
-    pub max_connections: usize,
-}
-
-/// The accept loop: HTTP/1.1 through hyper's own connection builder.
-///
-/// Why not `axum::serve`: it gives hyper no timer, so hyper's header-read timeout never
-/// runs, and it accepts without limit. A client that opened connections and sent
-/// nothing (or half a request line, or one byte a second) held each one for ever, until
-/// the process ran out of file descriptors and stopped accepting anyone.
-///
-/// - hyper's `header_read_timeout` (with `TokioTimer`) closes a connection whose request
-///   head is not complete in time; the deadline does not move when bytes trickle in.
-///   In hyper 1.x the same timer restarts when a keep-alive connection goes idle after
-///   a response (`proto/h1/conn.rs`, `State::idle`), so it also bounds the wait for
-///   the next request: one setting, no hand-made idle loop.
-/// - A semaphore caps the connections: a permit is taken *before* `accept`, so over
-///   the cap new connections wait in the kernel's listen backlog while the open ones
-///   are served, and the process never runs out of descriptors for Redis.
-/// - Graceful shutdown: stop accepting, ask every connection to finish its request in
-///   flight (idle keep-alive ones close at once), and wait for them.
-///
-/// Only HTTP/1 is served (as with `axum::serve` without axum's `http2` feature): the
-/// auto (h1/h2) builder sniffs the protocol before hyper's timer starts, and a silent
-/// connection would wait there unbounded.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    limits: ConnectionLimits,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) {
-    let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .keep_alive(true);
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-
-    loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-            () = &mut shutdown => break,
-        };
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    accept_error(err).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service = match make_service.call(remote).await {
-            Ok(service) => service,
-            Err(never) => match never {},
-        };
-        let service = TowerToHyperService::new(service.map_request(
-            |request: hyper::Request<hyper::body::Incoming>| request.map(axum::body::Body::new),
-        ));
-        let connection = http.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, client = %remote, "connection closed with an error");
-            }
-            drop(permit);
-        });
-    }
-
-    drop(listener);
-    graceful.shutdown().await;
-}
-
-/// An accept that failed: a connection reset before it was accepted is nothing; anything
-/// else (EMFILE: out of descriptors) is logged and accepting pauses briefly, as hyper did.
-async fn accept_error(err: std::io::Error) {
-    use std::io::ErrorKind;
-    if matches!(
-        err.kind(),
-        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!(error = %err, "accept error");
-    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 /// Completes on ctrl-c or SIGTERM.

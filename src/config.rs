@@ -168,6 +168,17 @@ pub struct Settings {
     )]
     pub header_read_timeout_ms: u64,
 
+    /// A response the client stops reading (no byte accepted for this long, socket
+    /// buffers full) closes its connection.
+    #[arg(
+        long,
+        env = "AGORA_WRITE_STALL_TIMEOUT_MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub write_stall_timeout_ms: u64,
+
     /// Client connections served at once; over it, new connections wait in the listen
     /// backlog until one closes. Keep it below the open-file limit (`ulimit -n`).
     #[arg(
@@ -259,5 +270,9 @@ impl Settings {
 
     pub fn header_read_timeout(&self) -> Duration {
         Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    pub fn write_stall_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_stall_timeout_ms)
     }
 }

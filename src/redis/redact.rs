@@ -63,10 +63,10 @@ pub fn secrets(url: &str) -> Vec<String> {
             }
             if let Some(query) = parsed.query() {
                 for pair in query.split('&') {
-                    if let Some((name, raw)) = pair.split_once('=') {
-                        if is_secret_parameter(name) {
-                            found.push(raw.to_string());
-                        }
+                    if let Some((name, raw)) = pair.split_once('=')
+                        && is_secret_parameter(name)
+                    {
+                        found.push(raw.to_string());
                     }
                 }
             }

@@ -175,6 +175,54 @@ async fn over_the_connection_cap_new_clients_wait_while_open_connections_are_ser
     assert!(exists, "ConnectInfo reached the limiter ({key})");
 }
 
+/// Guards finding 2 (its slow-read variant): hyper has no write timeout, so a client
+/// that asks for large responses and stops reading held its connection for ever once
+/// the socket buffers were full. A write that makes no progress for
+/// `AGORA_WRITE_STALL_TIMEOUT_MS` now closes the connection.
+#[tokio::test]
+async fn a_client_that_stops_reading_its_responses_is_disconnected() {
+    let app = spawn_app_with(|s| {
+        s.write_stall_timeout_ms = 300;
+        s.header_read_timeout_ms = 20_000;
+    })
+    .await;
+    let one = app
+        .get("/openapi.json", None)
+        .await
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(host(&app).parse().unwrap()).await.unwrap();
+    let requests = 40;
+    let pipelined = "GET /openapi.json HTTP/1.1\r\nHost: agora\r\n\r\n".repeat(requests);
+    stream.write_all(pipelined.as_bytes()).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut received = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received += n,
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the connection was still open after {received} bytes"
+    );
+    assert!(
+        received < requests * one / 2,
+        "{received} bytes of {} were sent: the stalled connection was kept",
+        requests * one
+    );
+}
+
 /// `Cookie: agora_session=<token>` for `token`.
 fn session_cookie(token: &str) -> String {
     format!("agora_session={token}")
@@ -305,7 +353,8 @@ async fn cookie_authenticated_state_changes_from_other_origins_are_refused() {
     }
     assert_eq!(tags().await, json!([]), "nothing was changed");
 
-    let accepted: [(&[(&str, &str)], bool, &str); 5] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], bool, &'a str);
+    let accepted: [Case; 5] = [
         (
             &[("Origin", &own_origin), ("Sec-Fetch-Site", "same-origin")],
             false,
