@@ -3,7 +3,6 @@
 //! `run` takes its listener and a shutdown future from the caller, so tests bind port 0
 //! and stop the server when they are done, and `main` wires SIGTERM/ctrl-c.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ use crate::error::AppError;
 use crate::ops::metrics;
 use crate::rate_limits::api_limiter::{self, ApiLimiter};
 use crate::redis::{Keys, Redis};
+use crate::server::ConnectionLimits;
 
 /// Largest request body accepted (JSON bodies here are small).
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -105,11 +105,17 @@ pub fn router(state: AppState) -> Router {
     if limiter_on {
         api = api.route_layer(middleware::from_fn_with_state(limiter, api_limiter::limit));
     }
-    api.route_layer(middleware::from_fn(metrics::track))
+    api.fallback(crate::error::route_not_found)
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
+        // A layer, not a route layer: requests no route matched are counted too, as
+        // route `unmatched`.
+        .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
+        .layer(middleware::from_fn(crate::error::problem_for_plain_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::map_request(drop_unsafe_request_id))
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(
                     |req: &Request| {
@@ -131,6 +137,34 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Longest client-sent `X-Request-Id` kept.
+const REQUEST_ID_MAX_LEN: usize = 64;
+
+/// A client's `X-Request-Id` is echoed in the response and written in every log line of
+/// the request, so only a plain token is kept: 1 to 64 of `A-Z a-z 0-9 . _ -` (UUIDs,
+/// trace ids). Anything else (newlines or other log-forging text, a huge value, several
+/// headers) is dropped, and `SetRequestIdLayer` then generates a UUID.
+async fn drop_unsafe_request_id(mut request: Request) -> Request {
+    let values = request.headers().get_all("x-request-id");
+    let mut values = values.iter();
+    let safe = match (values.next(), values.next()) {
+        (Some(value), None) => is_safe_request_id(value.as_bytes()),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !safe {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
+}
+
+fn is_safe_request_id(id: &[u8]) -> bool {
+    (1..=REQUEST_ID_MAX_LEN).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Answers 503 problem+json when a request runs past the request timeout, so a slow
 /// Redis can never hold a client forever.
 async fn request_timeout(
@@ -150,13 +184,8 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    let limits = ConnectionLimits::from_settings(&state.settings);
+    crate::server::serve(listener, router(state), limits, shutdown).await;
     Ok(())
 }
 
@@ -195,5 +224,23 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
             let _ = tokio::signal::ctrl_c().await;
         }
         tracing::info!("shutdown signal received, draining requests");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_are_plain_tokens_of_at_most_64_characters() {
+        for id in [
+            "a",
+            "3f2b0c1e-6a0e-4d6c-9a43-7f1f7d6c9c1e",
+            "req.1_2-3",
+            &"x".repeat(64),
+        ] {
+            assert!(super::is_safe_request_id(id.as_bytes()), "{id}");
+        }
+        for id in ["", "a b", "a\nb", "a\"b", "x=1", "é", &"x".repeat(65)] {
+            assert!(!super::is_safe_request_id(id.as_bytes()), "{id}");
+        }
     }
 }

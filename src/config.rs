@@ -223,6 +223,41 @@ pub struct Settings {
     )]
     pub request_timeout_ms: u64,
 
+    /// Longest wait for a complete request head (request line and headers): from the
+    /// connection's opening, and on a keep-alive connection from the end of the last
+    /// response (so it is also the keep-alive idle timeout). The connection is closed
+    /// after it.
+    #[arg(
+        long,
+        env = "AGORA_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub header_read_timeout_ms: u64,
+
+    /// A response the client stops reading (no byte accepted for this long, socket
+    /// buffers full) closes its connection.
+    #[arg(
+        long,
+        env = "AGORA_WRITE_STALL_TIMEOUT_MS",
+        default_value_t = 30_000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        global = true
+    )]
+    pub write_stall_timeout_ms: u64,
+
+    /// Client connections served at once; over it, new connections wait in the listen
+    /// backlog until one closes. Keep it below the open-file limit (`ulimit -n`).
+    #[arg(
+        long,
+        env = "AGORA_MAX_CONNECTIONS",
+        default_value_t = 512,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub max_connections: u32,
+
     /// How long start-up keeps retrying an unreachable Redis before exiting non-zero.
     #[arg(
         long,
@@ -240,6 +275,17 @@ pub struct Settings {
         global = true
     )]
     pub secure_cookies: bool,
+
+    /// Comma-separated origins (`https://app.example.com`) besides the API's own from
+    /// which a request authenticated by the session cookie may change state (CSRF
+    /// defence); Bearer-authenticated requests are not concerned.
+    #[arg(
+        long,
+        env = "AGORA_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allowed_origins: Vec<String>,
 
     /// Authors with more followers than this are not fanned out on write: their posts
     /// are merged into followers' home feeds at read time (the celebrity hybrid).
@@ -300,5 +346,13 @@ impl Settings {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    pub fn write_stall_timeout(&self) -> Duration {
+        Duration::from_millis(self.write_stall_timeout_ms)
     }
 }

@@ -58,9 +58,16 @@ pub enum AppError {
     /// 403: authenticated, but not allowed to do this.
     #[error("forbidden")]
     Forbidden,
+    /// 403: a cookie-authenticated request that changes state came from another origin
+    /// (CSRF defence; Bearer-authenticated requests are never refused this way).
+    #[error("cross-site request refused")]
+    CrossSiteRequest,
     /// 404: the named thing does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 405: the path exists, the method does not (the `Allow` header lists those that do).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// 409: the request conflicts with the current state (`kind` is the problem slug).
     #[error("conflict: {detail}")]
     Conflict { kind: &'static str, detail: String },
@@ -102,8 +109,9 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::CrossSiteRequest => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -131,7 +139,21 @@ impl AppError {
                 "Forbidden",
                 "Only the owner or an admin may do this.".to_string(),
             ),
+            AppError::CrossSiteRequest => (
+                "cross-site-request",
+                "Cross-site request refused",
+                "A request authenticated by the session cookie may change state only from \
+                 the API's own origin (or one in AGORA_ALLOWED_ORIGINS); send \
+                 Authorization: Bearer <token> instead."
+                    .to_string(),
+            ),
             AppError::NotFound(what) => ("not-found", "Not found", format!("{what} not found.")),
+            AppError::MethodNotAllowed => (
+                "method-not-allowed",
+                "Method not allowed",
+                "This path does not take this method; the Allow header lists those it takes."
+                    .to_string(),
+            ),
             AppError::Conflict { kind, detail } => (*kind, "Conflict", detail.clone()),
             AppError::UnsupportedMediaType => (
                 "unsupported-media-type",
@@ -232,6 +254,100 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The router's fallback: no route has this path.
+pub async fn route_not_found() -> AppError {
+    AppError::NotFound("route")
+}
+
+/// The router's fallback when the path exists but not with this method; axum adds the
+/// `Allow` header to what this returns.
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}
+
+/// Longest framework error text carried over into a problem's `detail`.
+const PLAIN_ERROR_DETAIL_MAX: usize = 512;
+
+/// Middleware: an error answer that is not problem+json (axum's own rejections are
+/// `text/plain`: a path parameter that is not valid UTF-8 after percent-decoding, a
+/// query string an extractor refuses, a missing extension; or an empty body) becomes
+/// problem+json with the same status and headers (`Allow` included). Client errors
+/// keep the framework's short text as `detail`; server errors get the opaque 500 detail
+/// (the text is logged).
+pub async fn problem_for_plain_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, PLAIN_ERROR_DETAIL_MAX)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let (kind, detail) = match status {
+        StatusCode::NOT_FOUND => ("not-found".to_string(), "route not found.".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let error = AppError::MethodNotAllowed.problem();
+            ("method-not-allowed".to_string(), error.detail)
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload-too-large".to_string(),
+            AppError::PayloadTooLarge.problem().detail,
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported-media-type".to_string(),
+            AppError::UnsupportedMediaType.problem().detail,
+        ),
+        s if s.is_server_error() => {
+            tracing::error!(status = s.as_u16(), error = %text, "request failed");
+            (
+                "internal".to_string(),
+                "Something went wrong on our side; it has been logged.".to_string(),
+            )
+        }
+        StatusCode::BAD_REQUEST => (
+            "bad-request".to_string(),
+            if text.is_empty() {
+                reason.to_string()
+            } else {
+                text
+            },
+        ),
+        s => (
+            format!("http-{}", s.as_u16()),
+            if text.is_empty() {
+                reason.to_string()
+            } else {
+                text
+            },
+        ),
+    };
+    let problem = Problem {
+        kind: format!("/problems/{kind}"),
+        title: reason.to_string(),
+        status: status.as_u16(),
+        detail,
+        errors: None,
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
 
 /// OpenAPI: documented error responses, so each `#[utoipa::path]` lists them by name.
 pub mod responses {

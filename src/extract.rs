@@ -3,8 +3,10 @@
 //! axum's own `Json` rejects bad bodies with plain text; [`AppJson`] answers with
 //! problem+json instead, 400 for unreadable JSON and 422 naming the field whose value
 //! has the wrong type or is missing. [`AuthUser`] resolves the session token (Bearer
-//! header, else the session cookie), slides the session's idle timeout in the same
-//! round trip, and is where the owner-or-admin rule lives.
+//! header, else the session cookie, whatever other `Authorization` scheme is sent),
+//! refuses cookie-authenticated state changes from other origins (CSRF), slides the
+//! session's idle timeout in the same round trip, and is where the owner-or-admin rule
+//! lives.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
@@ -190,14 +192,32 @@ pub fn resolve_user_id(path_id: &str, auth: Option<&AuthUser>) -> AppResult<Stri
     Ok(path_id.to_string())
 }
 
-/// The raw session token from `Authorization: Bearer` or the session cookie.
-pub fn session_token(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_string());
+/// Where a request's session token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>`: sent deliberately by the client's code.
+    Bearer,
+    /// The `agora_session` cookie: sent by a browser on its own, hence the CSRF check.
+    Cookie,
+}
+
+/// The raw session token and where it came from: `Authorization: Bearer`, else the
+/// session cookie. Another `Authorization` scheme (`Basic` sent by a proxy or a
+/// browser's saved credentials) is not ours and does not hide the cookie.
+pub fn session_credential(parts: &Parts) -> Option<(String, TokenSource)> {
+    let bearer = parts
+        .headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        });
+    if let Some(token) = bearer {
+        return Some((token, TokenSource::Bearer));
     }
     parts
         .headers
@@ -207,16 +227,70 @@ pub fn session_token(parts: &Parts) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
+        .map(|(_, value)| (value.to_string(), TokenSource::Cookie))
+}
+
+/// The raw session token from `Authorization: Bearer` or the session cookie.
+pub fn session_token(parts: &Parts) -> Option<String> {
+    session_credential(parts).map(|(token, _)| token)
+}
+
+/// CSRF defence for requests authenticated by the cookie (a browser attaches it to
+/// requests other sites make it send): a method that may change state (anything but
+/// GET, HEAD, OPTIONS) is refused when the browser says the request comes from another
+/// origin. `Origin`, when sent, must be the API's own (its host and port equal `Host`)
+/// or listed in `AGORA_ALLOWED_ORIGINS`; `Origin: null` (sandboxed or opaque) never
+/// is. Without `Origin`, `Sec-Fetch-Site` must be `same-origin` or `none`. A request
+/// with neither header does not come from a browser that could be tricked (browsers
+/// send `Origin` on every such request), so it is let through. `SameSite=Lax` on the
+/// cookie already stops most cross-site requests; this also stops sibling sites
+/// (another subdomain or port of the same site) and browsers without SameSite.
+pub fn check_cookie_request_origin(parts: &Parts, allowed_origins: &[String]) -> AppResult<()> {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let header_text = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("invalid").trim().to_ascii_lowercase())
+    };
+    if let Some(origin) = header_text("origin") {
+        let origin = origin.trim_end_matches('/');
+        let listed = allowed_origins.iter().any(|allowed| {
+            allowed
+                .trim()
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(origin)
+        });
+        let host = header_text("host");
+        let same_origin = origin
+            .split_once("://")
+            .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
+            .is_some_and(|(_, authority)| host.as_deref() == Some(authority));
+        return if listed || same_origin {
+            Ok(())
+        } else {
+            Err(AppError::CrossSiteRequest)
+        };
+    }
+    match header_text("sec-fetch-site").as_deref() {
+        None | Some("same-origin") | Some("none") => Ok(()),
+        Some(_) => Err(AppError::CrossSiteRequest),
+    }
 }
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AuthUser> {
-        let token = session_token(parts).ok_or(AppError::Unauthorized(
+        let (token, source) = session_credential(parts).ok_or(AppError::Unauthorized(
             "This needs a session: send Authorization: Bearer <token>.",
         ))?;
+        if source == TokenSource::Cookie {
+            check_cookie_request_origin(parts, &state.settings.allowed_origins)?;
+        }
         let session_ref = sessions::token::parse(&token)
             .ok_or(AppError::Unauthorized("The session token is malformed."))?;
         let session = sessions::repo::touch(&state.redis, &session_ref, &state.settings)

@@ -9,7 +9,8 @@
 //!
 //! Layers, top to bottom; each calls only the one below it.
 //!
-//! - **HTTP**: [`app`] (state, router, middleware, `run`), [`extract`] (`AppJson`,
+//! - **HTTP**: [`app`] (state, router, middleware, `run`), [`server`] (the accept loop:
+//!   header-read and write-stall timeouts, connection cap, graceful drain), [`extract`] (`AppJson`,
 //!   `AuthUser`), [`pagination`] (`?limit=&cursor=`, stable cursors), [`error`] (one error enum → problem+json), [`openapi`] (the
 //!   document's frame; operations come from each area's `routes!`), [`ops`] (health,
 //!   readiness, metrics).
@@ -64,6 +65,7 @@ pub mod products;
 pub mod rate_limits;
 pub mod redis;
 pub mod seed;
+pub mod server;
 pub mod sessions;
 pub mod social;
 pub mod telemetry;

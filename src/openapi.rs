@@ -72,7 +72,11 @@ impl Modify for SecuritySchemes {
             COOKIE,
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 SESSION_COOKIE,
-                "The HttpOnly cookie set by POST /v1/sessions",
+                "The HttpOnly cookie set by POST /v1/sessions. A request it authenticates that \
+                 may change state (not GET, HEAD, OPTIONS) is refused with 403 \
+                 `/problems/cross-site-request` when its `Origin` is not the API's own or \
+                 listed in AGORA_ALLOWED_ORIGINS, or, without `Origin`, when \
+                 `Sec-Fetch-Site` is not `same-origin` or `none` (CSRF defence).",
             ))),
         );
     }

@@ -7,8 +7,12 @@
 //! round trip: the `rate_limit.lua` call. The cache only picks the bucket, never grants
 //! access: authentication still happens in the handler.
 //!
-//! When Redis cannot answer, the limiter lets the request through (fails open): the
-//! handler will answer 503 itself if it needs Redis, and health endpoints keep working.
+//! When Redis is unavailable (down, refusing, timing out) the limiter answers 503 at
+//! once: every `/v1` route needs Redis, so letting the request through only made it
+//! wait for a second (and third) Redis timeout in the handler before the same 503 (4-6
+//! s with Redis stopped; now at most one timeout). Health, readiness, metrics and docs
+//! are exempt and keep answering. Any other limiter error (a bug, an unexpected reply)
+//! lets the request through (fails open) with a warning.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -57,29 +61,34 @@ impl ApiLimiter {
 
     /// The user id behind a token: cache, else `HGET user:{id}:session:{sha} user_id`
     /// (the id in the token counts only once its session is found: a forged token
-    /// naming someone else must not spend their budget).
-    async fn user_of(&self, session: &token::SessionRef) -> Option<String> {
+    /// naming someone else must not spend their budget). Redis being unavailable is an
+    /// error (the request is answered 503 at once); any other failure just means "no
+    /// user" (the client's IP is limited instead).
+    async fn user_of(&self, session: &token::SessionRef) -> Result<Option<String>, AppError> {
         let token_hash = session.id.as_str();
         if let Ok(users) = self.users.lock()
             && let Some((user, at)) = users.get(token_hash)
             && at.elapsed() < CACHE_TTL
         {
-            return Some(user.clone());
+            return Ok(Some(user.clone()));
         }
         let redis = &self.app.redis;
-        let user: Option<String> = redis
+        let user: Option<String> = match redis
             .conn()
             .hget(redis.keys.session(&session.user_id, token_hash), "user_id")
             .await
-            .ok()
-            .flatten();
+        {
+            Ok(user) => user,
+            Err(err) if crate::redis::is_unavailable(&err) => return Err(err.into()),
+            Err(_) => None,
+        };
         if let (Some(user), Ok(mut users)) = (&user, self.users.lock()) {
             if users.len() >= CACHE_CAPACITY {
                 users.clear();
             }
             users.insert(token_hash.to_string(), (user.clone(), Instant::now()));
         }
-        user
+        Ok(user)
     }
 }
 
@@ -98,7 +107,10 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
 
     let (parts, body) = request.into_parts();
     let user = match session_token(&parts).and_then(|t| token::parse(&t)) {
-        Some(session) => limiter.user_of(&session).await,
+        Some(session) => match limiter.user_of(&session).await {
+            Ok(user) => user,
+            Err(unavailable) => return unavailable.into_response(),
+        },
         None => None,
     };
     let request = Request::from_parts(parts, body);
@@ -127,6 +139,7 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
 
     let decision = match repo::check(redis, window_key, per_minute, window_ms, 1, quota).await {
         Ok(decision) => decision,
+        Err(unavailable @ AppError::Unavailable(_)) => return unavailable.into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
             return next.run(request).await;

@@ -15,6 +15,7 @@
 
 pub mod batch;
 pub mod keys;
+pub mod redact;
 pub mod scripts;
 
 use std::sync::{Arc, RwLock, Weak};
@@ -43,27 +44,26 @@ pub enum Topology {
 }
 
 impl Topology {
-    /// A printable description with any password removed, for logs and error lines.
+    /// A printable description with every credential hidden ([`redact::redact_url`]),
+    /// the only way a Redis URL is printed.
     pub fn redacted(&self) -> String {
         match self {
-            Topology::Standalone(url) => redact_url(url),
+            Topology::Standalone(url) => redact::redact_url(url),
             Topology::Cluster(urls) => {
-                let urls: Vec<_> = urls.iter().map(|u| redact_url(u)).collect();
+                let urls: Vec<_> = urls.iter().map(|u| redact::redact_url(u)).collect();
                 format!("cluster [{}]", urls.join(", "))
             }
         }
     }
-}
 
-/// Replaces the password of `redis://user:password@host` with `***`.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
-        }
-        _ => url.to_string(),
+    /// `text` (an error message) with any secret of these URLs hidden, in case the
+    /// error echoes a URL or a password.
+    pub fn scrub(&self, text: &str) -> String {
+        let secrets: Vec<String> = match self {
+            Topology::Standalone(url) => redact::secrets(url),
+            Topology::Cluster(urls) => urls.iter().flat_map(|u| redact::secrets(u)).collect(),
+        };
+        redact::scrub(text, &secrets)
     }
 }
 
@@ -258,7 +258,7 @@ impl Redis {
         let (conn, dedicated) = match topology {
             Topology::Standalone(url) => {
                 let client = redis::Client::open(url.as_str())
-                    .with_context(|| format!("invalid REDIS_URL {}", redact_url(url)))?;
+                    .with_context(|| format!("invalid REDIS_URL {}", redact::redact_url(url)))?;
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(CONNECTION_TIMEOUT))
                     .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -322,14 +322,16 @@ impl Redis {
             match Redis::connect(topology, keys.clone()).await {
                 Ok(redis) => return Ok(redis),
                 Err(err) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(redis = %topology.redacted(), error = %err, "Redis not reachable yet, retrying");
+                    let error = topology.scrub(&format!("{err:#}"));
+                    tracing::warn!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(err) => {
                     anyhow::bail!(
-                        "cannot reach Redis at {} after {:?}: {err:#}",
+                        "cannot reach Redis at {} after {:?}: {}",
                         topology.redacted(),
-                        patience
+                        patience,
+                        topology.scrub(&format!("{err:#}"))
                     )
                 }
             }
@@ -584,18 +586,4 @@ pub fn is_unavailable(err: &RedisError) -> bool {
                     | redis::ServerErrorKind::ReadOnly
             ) | ErrorKind::ClusterConnectionNotFound
         )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn redacts_passwords_only() {
-        assert_eq!(
-            redact_url("redis://user:secret@host:6379/0"),
-            "redis://user:***@host:6379/0"
-        );
-        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
-    }
 }

@@ -273,3 +273,102 @@ async fn a_synthetic_data_set_logs_in_shows_in_the_api_and_rerunning_changes_not
         .unwrap();
     assert_eq!(newcomer["id"], "1000041");
 }
+
+/// Guards finding 8: a password in `REDIS_URL` (userinfo, or `?pass=` of a
+/// `redis+unix://` URL) or in `REDIS_CLUSTER_URLS` used to be printed in the retry
+/// warnings and the fatal line (and the serving line): now no output of the binary
+/// holds it, while the lines still name the URL.
+#[tokio::test]
+async fn no_redis_password_appears_in_the_binarys_output() {
+    let unreachable = [
+        (
+            "REDIS_URL",
+            "redis+unix:///nonexistent/agora.sock?db=1&pass=UNIXSECRET",
+        ),
+        ("REDIS_URL", "redis://app:TCP%40SECRET@127.0.0.1:1/0"),
+        (
+            "REDIS_URL",
+            "unix:///nonexistent/agora.sock?password=PARAMSECRET",
+        ),
+        (
+            "REDIS_CLUSTER_URLS",
+            "redis://app:CLUSTERSECRET@127.0.0.1:1,redis://app:CLUSTERSECRET@127.0.0.1:2",
+        ),
+    ];
+    for (variable, url) in unreachable {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_agora"));
+        command
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--redis-startup-secs",
+                "1",
+            ])
+            .env_remove("REDIS_URL")
+            .env_remove("REDIS_CLUSTER_URLS")
+            .env(variable, url)
+            .env("RUST_LOG", "debug");
+        let output = command.output().await.unwrap();
+        assert!(!output.status.success(), "{url}");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(printed.contains("Redis not reachable yet"), "{printed}");
+        assert!(printed.contains("***"), "{printed}");
+        for secret in [
+            "UNIXSECRET",
+            "TCP%40SECRET",
+            "TCP@SECRET",
+            "PARAMSECRET",
+            "CLUSTERSECRET",
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
+        }
+        let last = printed.lines().last().unwrap_or_default();
+        assert!(last.contains("cannot reach Redis at"), "{last}");
+    }
+
+    // The serving line: the test Redis lets the `default` user in with any password.
+    let (variable, url) = match topology().await {
+        Topology::Standalone(url) => (
+            "REDIS_URL",
+            url.replace("redis://", "redis://default:SERVESECRET@"),
+        ),
+        Topology::Cluster(urls) => (
+            "REDIS_CLUSTER_URLS",
+            urls.iter()
+                .map(|u| u.replace("redis://", "redis://default:SERVESECRET@"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    };
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-workers"])
+        .env_remove("REDIS_URL")
+        .env_remove("REDIS_CLUSTER_URLS")
+        .env(variable, url)
+        .env("KEY_PREFIX", unique_prefix())
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let serving = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("agora serving") {
+                return line;
+            }
+        }
+        panic!("serve exited without a serving line");
+    })
+    .await
+    .expect("a serving line within 20 s");
+    assert!(serving.contains("default:***@"), "{serving}");
+    assert!(!serving.contains("SERVESECRET"), "{serving}");
+    child.kill().await.unwrap();
+}

@@ -15,6 +15,7 @@ mod experiments;
 mod feeds;
 mod follows;
 mod helpers;
+mod http_edge;
 mod leaderboards;
 mod locks;
 mod notifications;

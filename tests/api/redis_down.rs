@@ -99,3 +99,51 @@ async fn serve_exits_with_one_clear_line_when_redis_is_unreachable() {
         "the password must not be printed"
     );
 }
+
+/// Guards finding 14: with the API limiter on and Redis not answering, the limiter
+/// waited for its own Redis timeout (two with a session token), failed open, and the
+/// handler then waited for another before the 503: 4-6 s per request. The limiter now
+/// answers 503 at once when Redis is unavailable, so a request costs at most one Redis
+/// timeout. Both outages are tried: a frozen Redis (SIGSTOP: every command times out)
+/// and a stopped one (connections refused).
+#[tokio::test]
+async fn with_the_limiter_on_and_redis_down_a_request_waits_for_one_redis_timeout_at_most() {
+    let mut server = tokio::task::spawn_blocking(RedisServer::new).await.unwrap();
+    let topology = Topology::Standalone(format!("redis://{}", server.client_addr()));
+    let app = spawn_app_on(&topology, |s| s.rate_limit = 600).await;
+    let user = app.user("limited_down").await;
+    let pid = server.process.id() as i32;
+
+    for outage in ["frozen", "stopped"] {
+        match outage {
+            "frozen" => unsafe {
+                libc::kill(pid, libc::SIGSTOP);
+            },
+            _ => {
+                unsafe { libc::kill(pid, libc::SIGCONT) };
+                server.stop();
+            }
+        }
+        let mut slowest = Duration::ZERO;
+        for token in [
+            None,
+            Some(user.token.as_str()),
+            None,
+            Some(user.token.as_str()),
+        ] {
+            let started = Instant::now();
+            let response = app.get(&format!("/v1/users/{}", user.id), token).await;
+            let took = started.elapsed();
+            slowest = slowest.max(took);
+            println!("{outage}, token {}: {took:?}", token.is_some());
+            let body = problem(response, 503).await;
+            assert_eq!(body["type"], "/problems/unavailable");
+        }
+        // One Redis timeout: the 2 s response timeout (a reconnect may add its 1 s).
+        assert!(
+            slowest < Duration::from_millis(3500),
+            "{outage}: a request took {slowest:?}"
+        );
+    }
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}
