@@ -39,7 +39,7 @@ script!(ADD_COMMENT, "add_comment.lua");
 script!(FAN_OUT, "fan_out.lua");
 script!(PURCHASE_STOCK, "purchase_stock.lua");
 script!(DISCOUNT_PRICE, "discount_price.lua");
-script!(HINCRBY_IF_EXISTS, "hincrby_if_exists.lua");
+script!(RESTOCK, "restock.lua");
 script!(PATCH_HASH, "patch_hash.lua");
 script!(RESERVE_STOCK, "reserve_stock.lua");
 script!(RELEASE_STOCK, "release_stock.lua");
