@@ -223,10 +223,11 @@ impl Keys {
         self.key(format_args!("lb:{{{board}}}:player:{player}"))
     }
 
-    /// Sorted set: the sliding window of `POST /v1/rate-limits/check` for one caller
-    /// key; members are request ids, scores their times (ms).
-    pub fn rate_limit_check(&self, key: &str) -> String {
-        self.key(format_args!("ratelimit:check:{{{key}}}"))
+    /// Sorted set: the sliding window of `POST /v1/rate-limits/check` for one key of
+    /// one user (keys are per caller: two users' `export` are two windows), in the
+    /// user's slot; members are `<running total>:<cost>`, scores admission times (µs).
+    pub fn rate_limit_check(&self, user_id: &str, key: &str) -> String {
+        self.key(format_args!("ratelimit:user:{{{user_id}}}:check:{key}"))
     }
 
     /// Sorted set: the API limiter's window for an anonymous client IP.
