@@ -296,6 +296,55 @@ pub struct Settings {
         global = true
     )]
     pub fanout_max_followers: u64,
+
+    /// Days analytics keys anyone can create are kept: a day's unique-visitor set and
+    /// HyperLogLog expire this long after the day ends (visits for older days are
+    /// refused), and a page's view counter this long after its last view.
+    #[arg(
+        long,
+        env = "AGORA_ANALYTICS_RETENTION_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u64).range(1..=36_500),
+        global = true
+    )]
+    pub analytics_retention_days: u64,
+
+    /// Days an experiment assignment is kept after its subject's last assignment call
+    /// (every call starts the retention again); a subject not seen for longer is
+    /// assigned afresh.
+    #[arg(
+        long,
+        env = "AGORA_ASSIGNMENT_RETENTION_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u64).range(1..=36_500),
+        global = true
+    )]
+    pub assignment_retention_days: u64,
+
+    /// Days a leaderboard created through the API (and each player's entry on it) is
+    /// kept after its last write. Boards that exist without a TTL (the seed's, or one
+    /// an operator `PERSIST`ed) are durable and stay.
+    #[arg(
+        long,
+        env = "AGORA_LEADERBOARD_RETENTION_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u64).range(1..=36_500),
+        global = true
+    )]
+    pub leaderboard_retention_days: u64,
+
+    /// Seconds a lock's fencing counter is kept after the last acquire or extend of
+    /// the lock. At least an hour (the longest lock is 10 minutes); a counter that
+    /// has expired starts again from the Redis clock in microseconds, so fencing
+    /// tokens keep increasing either way.
+    #[arg(
+        long,
+        env = "AGORA_LOCK_FENCE_RETENTION_SECS",
+        default_value_t = 7 * 24 * 3600,
+        value_parser = clap::value_parser!(u64).range(3600..=315_360_000),
+        global = true
+    )]
+    pub lock_fence_retention_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -354,5 +403,21 @@ impl Settings {
 
     pub fn write_stall_timeout(&self) -> Duration {
         Duration::from_millis(self.write_stall_timeout_ms)
+    }
+
+    pub fn analytics_retention(&self) -> Duration {
+        Duration::from_secs(self.analytics_retention_days * 24 * 3600)
+    }
+
+    pub fn assignment_retention(&self) -> Duration {
+        Duration::from_secs(self.assignment_retention_days * 24 * 3600)
+    }
+
+    pub fn leaderboard_retention(&self) -> Duration {
+        Duration::from_secs(self.leaderboard_retention_days * 24 * 3600)
+    }
+
+    pub fn lock_fence_retention(&self) -> Duration {
+        Duration::from_secs(self.lock_fence_retention_secs)
     }
 }

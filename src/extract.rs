@@ -59,6 +59,13 @@ where
 }
 
 /// Deserializes `bytes`, telling syntax errors (400) from field errors (422 + field).
+///
+/// serde_json's own classification is not enough: deserializing an enum from anything
+/// but a string or an object (`{"status": null}`, `{"mode": 3}`) fails with the
+/// *syntax* error "expected value", although the body is valid JSON. So a non-data
+/// error counts as a 400 only when the body really does not parse as JSON; otherwise
+/// it is a 422 naming the field where the typed deserializer stopped. This is the one
+/// place every JSON body goes through, so every endpoint answers alike.
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
@@ -89,9 +96,63 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
                 };
                 AppError::invalid(&field, message.to_string())
             }
-            _ => AppError::BadRequest(format!("The body is not valid JSON: {inner}")),
+            _ => match serde_json::from_slice::<serde_json::Value>(bytes) {
+                // Valid JSON that the type refused: a value of the wrong kind.
+                Ok(document) => {
+                    let found = value_at(&document, &path);
+                    let message = match found {
+                        Some(serde_json::Value::Null) => "must not be null".to_string(),
+                        Some(other) => format!(
+                            "has the wrong type or value ({} is not allowed here)",
+                            kind_of(other)
+                        ),
+                        None => "has the wrong type or value".to_string(),
+                    };
+                    let field = if path == "." {
+                        "body".to_string()
+                    } else {
+                        path
+                    };
+                    AppError::invalid(&field, message)
+                }
+                Err(_) => AppError::BadRequest(format!("The body is not valid JSON: {inner}")),
+            },
         }
     })
+}
+
+/// The value at a serde_path_to_error path (`a.b[2].c`) of a parsed document.
+fn value_at<'a>(document: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    if path == "." {
+        return Some(document);
+    }
+    let mut current = document;
+    for part in path.split('.') {
+        // A part is `name`, `name[1]`, `[1]` or `name[1][2]`.
+        let (name, indexes) = match part.find('[') {
+            Some(at) => (&part[..at], &part[at..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            current = current.get(name)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            current = current.get(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(current)
+}
+
+/// How a JSON value is called in an error message.
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 /// A query string whose rejections are problem+json: 422 naming the parameter.
@@ -361,6 +422,57 @@ mod tests {
         ));
         assert!(matches!(
             parse_json::<Body>(br#"{"name": "a", "count": 1} x"#).unwrap_err(),
+            AppError::BadRequest(_)
+        ));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Color {
+        Red,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct WithEnum {
+        color: Color,
+        #[serde(default)]
+        items: Vec<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        color: Color,
+    }
+
+    /// Guards finding 16: serde_json calls a null or a number where an enum belongs a
+    /// syntax error ("expected value"); valid JSON must still be a 422 naming the field.
+    #[test]
+    fn null_or_wrong_kind_for_an_enum_is_422_naming_the_field() {
+        for body in [
+            &br#"{"color": null}"#[..],
+            br#"{"color": 3}"#,
+            br#"{"color": [1]}"#,
+        ] {
+            assert_eq!(field_of(parse_json::<WithEnum>(body).unwrap_err()), "color");
+        }
+        let nested = br#"{"color": "red", "items": [{"color": "red"}, {"color": null}]}"#;
+        assert_eq!(
+            field_of(parse_json::<WithEnum>(nested).unwrap_err()),
+            "items[1].color"
+        );
+        match parse_json::<WithEnum>(br#"{"color": null}"#).unwrap_err() {
+            AppError::Validation(errors) => assert_eq!(errors["color"], "must not be null"),
+            other => panic!("{other:?}"),
+        }
+        // Broken JSON stays a 400, wherever it breaks.
+        assert!(matches!(
+            parse_json::<WithEnum>(br#"{"color": nul"#).unwrap_err(),
+            AppError::BadRequest(_)
+        ));
+        assert!(matches!(
+            parse_json::<WithEnum>(br#"{"color": }"#).unwrap_err(),
             AppError::BadRequest(_)
         ));
     }

@@ -348,7 +348,8 @@ async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_write() {
         s.request_timeout_ms = REQUEST_TIMEOUT.as_millis() as u64;
     })
     .await;
-    let player = app.user("scorer").await;
+    // An admin: the load writes many players' scores (only the player or an admin may).
+    let player = app.admin("scorer").await;
 
     // Workers 0..3 register users, the others submit scores of distinct players.
     let plan: Plan = Arc::new(move |worker, n| {
@@ -579,7 +580,8 @@ async fn a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_t
         "the load must touch the victim's slots"
     );
 
-    let token = users[0].token.clone();
+    // An admin: the load writes many players' scores (only the player or an admin may).
+    let token = app.admin("fadmin").await.token;
     let plan_token = token.clone();
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     let plan_boards = boards.clone();

@@ -15,7 +15,10 @@ use crate::validate::bounded;
 
 /// Count a page view
 ///
-/// Redis: `INCR pageviews:{path}`.
+/// A path's counter is kept `AGORA_ANALYTICS_RETENTION_DAYS` (default 90) after its
+/// last view.
+///
+/// Redis: `MULTI INCR pageviews:{path} PEXPIRE EXEC`.
 #[utoipa::path(post, path = "/v1/analytics/pageviews", tag = "analytics",
     request_body = Pageview,
     responses(
@@ -27,7 +30,12 @@ pub async fn record_pageview(
     AppJson(input): AppJson<Pageview>,
 ) -> AppResult<Json<PageviewCount>> {
     model::path(&input.path).map_err(model::invalid_path)?;
-    let views = repo::record_pageview(&state.redis, &input.path).await?;
+    let views = repo::record_pageview(
+        &state.redis,
+        &input.path,
+        state.settings.analytics_retention(),
+    )
+    .await?;
     Ok(Json(PageviewCount {
         path: input.path,
         views,
@@ -57,10 +65,12 @@ pub async fn get_pageviews(
 
 /// Record a visit
 ///
-/// Adds the visitor to the day's set of unique visitors and to its HyperLogLog.
+/// Adds the visitor to the day's set of unique visitors and to its HyperLogLog. `date`
+/// may be from `AGORA_ANALYTICS_RETENTION_DAYS` (default 90) days ago to tomorrow
+/// (UTC), else 422; a day's keys expire that many days after the day ends.
 ///
-/// Redis: one pipeline in the day's slot: `SADD visitors:{date}`, `PFADD
-/// visitors:{date}:hll`.
+/// Redis: one MULTI in the day's slot: `SADD visitors:{date}`, `PFADD
+/// visitors:{date}:hll`, `EXPIREAT` both.
 #[utoipa::path(post, path = "/v1/analytics/visits", tag = "analytics",
     request_body = Visit,
     responses(
@@ -71,9 +81,12 @@ pub async fn record_visit(
     State(state): State<AppState>,
     AppJson(input): AppJson<Visit>,
 ) -> AppResult<Json<VisitRecorded>> {
-    input.validate()?;
+    let retention_days = state.settings.analytics_retention_days;
+    input.validate(retention_days)?;
     let date = input.date.unwrap_or_else(model::today);
-    let first_visit_today = repo::record_visit(&state.redis, &date, &input.visitor_id).await?;
+    let expires_at = model::day_expires_at(&date, retention_days);
+    let first_visit_today =
+        repo::record_visit(&state.redis, &date, &input.visitor_id, expires_at).await?;
     Ok(Json(VisitRecorded {
         date,
         first_visit_today,
@@ -86,7 +99,7 @@ pub async fn record_visit(
 ///
 /// Redis: one pipeline: `SCARD visitors:{date}`, `PFCOUNT visitors:{date}:hll`.
 #[utoipa::path(get, path = "/v1/analytics/visitors/{date}", tag = "analytics",
-    params(("date" = String, Path, description = "`YYYY-MM-DD`")),
+    params(("date" = String, Path, description = "`YYYY-MM-DD`, from 2000-01-01 to tomorrow (UTC)")),
     responses(
         (status = 200, description = "The day's unique visitors", body = DayVisitors),
         responses::Invalid, responses::Unavailable

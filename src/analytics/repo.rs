@@ -2,11 +2,14 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `pageviews:{path}` | string | view count (INCR) |
-//! | `visitors:{date}` | set | visitor ids seen that day |
-//! | `visitors:{date}:hll` | HyperLogLog | the same visitors, approximately, in ~12 KB |
+//! | `pageviews:{path}` | string, PX = the retention, refreshed by every view | view count (INCR) |
+//! | `visitors:{date}` | set, expires the retention after the day ends | visitor ids seen that day |
+//! | `visitors:{date}:hll` | HyperLogLog, same expiry | the same visitors, approximately, in ~12 KB |
 //!
-//! Visitor data is durable business data: no TTL (an operator may expire old days).
+//! Anyone may record a view of any path and a visit on any recent day, so none of
+//! these keys may stay forever: with `AGORA_ANALYTICS_RETENTION_DAYS` (default 90) a
+//! day's visitors expire that long after the day ends (`EXPIREAT`, set with every
+//! visit, in the same MULTI), and a path's counter that long after its last view.
 
 use std::collections::HashSet;
 
@@ -16,9 +19,21 @@ use crate::error::AppResult;
 use crate::redis::Redis;
 use crate::redis::batch::Batch;
 
-/// Counts a view; returns the new count.
-pub async fn record_pageview(redis: &Redis, path: &str) -> AppResult<u64> {
-    Ok(redis.conn().incr(redis.keys.pageviews(path), 1).await?)
+/// Counts a view and starts the counter's retention again (one MULTI); the new count.
+pub async fn record_pageview(
+    redis: &Redis,
+    path: &str,
+    retention: std::time::Duration,
+) -> AppResult<u64> {
+    let key = redis.keys.pageviews(path);
+    let (count,): (u64,) = redis::pipe()
+        .atomic()
+        .incr(&key, 1)
+        .pexpire(&key, retention.as_millis() as i64)
+        .ignore()
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(count)
 }
 
 pub async fn pageviews(redis: &Redis, path: &str) -> AppResult<u64> {
@@ -26,12 +41,24 @@ pub async fn pageviews(redis: &Redis, path: &str) -> AppResult<u64> {
     Ok(count.unwrap_or(0))
 }
 
-/// Records a visit in the day's set and HyperLogLog (one slot: one pipeline). True
-/// when it was the visitor's first visit that day.
-pub async fn record_visit(redis: &Redis, date: &str, visitor: &str) -> AppResult<bool> {
+/// Records a visit in the day's set and HyperLogLog, with their expiry (`expires_at`,
+/// Unix seconds), in one MULTI in the day's slot. True when it was the visitor's first
+/// visit that day.
+pub async fn record_visit(
+    redis: &Redis,
+    date: &str,
+    visitor: &str,
+    expires_at: i64,
+) -> AppResult<bool> {
+    let (set, hll) = (redis.keys.visitors(date), redis.keys.visitors_hll(date));
     let (added, _): (u64, bool) = redis::pipe()
-        .sadd(redis.keys.visitors(date), visitor)
-        .pfadd(redis.keys.visitors_hll(date), visitor)
+        .atomic()
+        .sadd(&set, visitor)
+        .pfadd(&hll, visitor)
+        .expire_at(&set, expires_at)
+        .ignore()
+        .expire_at(&hll, expires_at)
+        .ignore()
         .query_async(&mut redis.conn())
         .await?;
     Ok(added == 1)

@@ -61,10 +61,12 @@ pub async fn get_experiment(
 /// Assign a subject to a variant
 ///
 /// Sticky: the first call picks a variant by weight and stores it; every later call
-/// returns the same variant, also when first calls race each other.
+/// returns the same variant, also when first calls race each other. An assignment is
+/// kept `AGORA_ASSIGNMENT_RETENTION_DAYS` (default 90) after the subject's last call;
+/// a subject not seen for longer is assigned afresh.
 ///
-/// Redis: `HGETALL experiment:{name}`, then `EVALSHA assign_variant` (HEXISTS,
-/// HSETNX + HGET `experiment:{name}:assignments`).
+/// Redis: `HGETALL experiment:{name}`, then `EVALSHA assign_variant` (HEXISTS, GET
+/// `experiment:{name}:assigned:<subject>`, SET … PX).
 #[utoipa::path(post, path = "/v1/experiments/{name}/assignments/{subject}", tag = "experiments",
     params(("name" = String, Path, description = "Experiment name"), ("subject" = String, Path, description = "Who is assigned, e.g. a user or visitor id")),
     responses(
@@ -88,7 +90,14 @@ pub async fn assign(
             .pick(rand::random::<f64>())
             .unwrap_or_default()
             .to_string();
-        if let Some((variant, new)) = repo::assign(&state.redis, &name, &subject, &proposed).await?
+        if let Some((variant, new)) = repo::assign(
+            &state.redis,
+            &name,
+            &subject,
+            &proposed,
+            state.settings.assignment_retention(),
+        )
+        .await?
         {
             return Ok(Json(Assignment {
                 experiment: name,

@@ -1,10 +1,13 @@
 //! Experiments: sticky A/B variant assignment with configurable weights.
 //!
-//! An experiment is a hash of variant → weight (`experiment:{name}`); assignments are a
-//! second hash in the same slot, subject → variant. A subject's first call picks a
-//! variant by weight and stores it with HSETNX inside a script, so concurrent first
-//! calls agree on one variant, and every later call returns it even if the weights
-//! change (a subject never flips between variants mid-experiment).
+//! An experiment is a hash of variant → weight (`experiment:{name}`); each assignment is
+//! a string in the same slot, `experiment:{name}:assigned:<subject>` → variant. A
+//! subject's first call picks a variant by weight and a script stores it only if none
+//! is stored yet (GET, else SET), so concurrent first calls agree on one variant, and
+//! every later call returns it even if the weights change (a subject never flips
+//! between variants mid-experiment). Subjects are anyone's to make up, so an
+//! assignment expires after `AGORA_ASSIGNMENT_RETENTION_DAYS` without a call for it
+//! (each call starts it again).
 
 mod handlers;
 pub mod model;

@@ -3,7 +3,12 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `experiment:{name}` | hash | variant → weight |
-//! | `experiment:{name}:assignments` | hash | subject → variant (sticky) |
+//! | `experiment:{name}:assigned:<subject>` | string, PX = the retention, refreshed on every call | the subject's variant (sticky) |
+//! | `experiment:{name}:assignments` | hash | subject → variant as stored before assignments expired; only read and emptied |
+//!
+//! Anyone may ask for an assignment of any subject, so assignments cannot be kept
+//! forever: each is its own string key (Redis 7.0 has no TTL per hash field) with
+//! `AGORA_ASSIGNMENT_RETENTION_DAYS` that every call for the subject starts again.
 
 use std::collections::BTreeMap;
 
@@ -53,12 +58,15 @@ pub async fn assign(
     name: &str,
     subject: &str,
     proposed: &str,
+    retention: std::time::Duration,
 ) -> AppResult<Option<(String, bool)>> {
     let reply: Vec<Value> = scripts::ASSIGN_VARIANT
         .key(redis.keys.experiment(name))
         .key(redis.keys.experiment_assignments(name))
+        .key(redis.keys.experiment_assignment(name, subject))
         .arg(subject)
         .arg(proposed)
+        .arg(retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
     if reply.is_empty() {

@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use super::model::{
-    AroundQuery, GameResult, PlayerEntry, Ranking, ResultRecorded, ScoreRank, SubmitScore, TopQuery,
+    AroundQuery, GameResult, MAX_SCORE, PlayerEntry, Ranking, ResultRecorded, ScoreRank,
+    SubmitScore, TopQuery,
 };
 use super::repo;
 use crate::app::AppState;
@@ -25,25 +26,33 @@ fn board_and_player(board: &str, player: &str) -> AppResult<()> {
 /// score and rank, computed in the same atomic step. `username` and `level`, when
 /// given, are stored on the player's entry.
 ///
-/// Redis: `EVALSHA leaderboard_score` (ZADD or ZINCRBY `lb:{board}`, HSET
-/// `lb:{board}:player:{id}`, ZREVRANK).
+/// Owner or admin: `player_id` is a user id (`me` = the session user), and only that
+/// user or an admin may write it (403 otherwise). Scores stay within ±2^53, where
+/// Redis's double scores are exact: a larger `score`, or an increment whose result
+/// would pass it, is 422 naming `score` (checked in the script, nothing changed).
+/// A board created by its first score expires `AGORA_LEADERBOARD_RETENTION_DAYS`
+/// (default 90) after its last write; seeded boards are durable.
+///
+/// Redis: `EVALSHA leaderboard_score` (PTTL, ZSCORE, ZADD or ZINCRBY `lb:{board}`, HSET
+/// `lb:{board}:player:{id}`, PEXPIRE both unless the board is durable, ZREVRANK).
 #[utoipa::path(post, path = "/v1/leaderboards/{board}/scores", tag = "leaderboards",
     params(("board" = String, Path, description = "Board name")),
     request_body = SubmitScore,
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The player's new score and rank", body = ScoreRank),
-        responses::BadRequest, responses::Unauthorized, responses::NotJson, responses::Invalid,
-        responses::Unavailable
+        responses::BadRequest, responses::Unauthorized, responses::Forbidden,
+        responses::NotJson, responses::Invalid, responses::Unavailable
     ))]
 pub async fn submit_score(
     State(state): State<AppState>,
-    _auth: AuthUser,
+    auth: AuthUser,
     Path(board): Path<String>,
     AppJson(input): AppJson<SubmitScore>,
 ) -> AppResult<Json<ScoreRank>> {
     validate::path_id("board", &board)?;
     input.validate()?;
+    let player_id = auth.owned_user_id(&input.player_id)?;
     let mut profile = Vec::new();
     if let Some(username) = input.username {
         profile.push(("username", username));
@@ -51,16 +60,29 @@ pub async fn submit_score(
     if let Some(level) = input.level {
         profile.push(("level", level.to_string()));
     }
-    let result = repo::submit(
+    repo::submit(
         &state.redis,
         &board,
-        &input.player_id,
+        &player_id,
         input.mode,
         input.score,
         &profile,
+        state.settings.leaderboard_retention(),
     )
-    .await?;
-    Ok(Json(result))
+    .await?
+    .map(Json)
+    .map_err(|refused| out_of_range("score", refused))
+}
+
+/// The 422 of a change whose result would leave ±2^53.
+fn out_of_range(field: &str, refused: repo::OutOfRange) -> AppError {
+    AppError::invalid(
+        field,
+        format!(
+            "would take the score ({}) beyond ±{MAX_SCORE}, where scores stop being exact",
+            refused.current
+        ),
+    )
 }
 
 /// Top of a board
@@ -138,32 +160,39 @@ pub async fn around(
 /// Adds `points` to the score, increments `wins` or `losses`, and sets `last_played`,
 /// all in one atomic step.
 ///
-/// Redis: `EVALSHA leaderboard_result` (ZINCRBY `lb:{board}`, HINCRBY + HSET
-/// `lb:{board}:player:{id}`, ZREVRANK).
+/// Owner or admin: `player_id` is a user id (`me` = the session user); only that user
+/// or an admin may record their results (403 otherwise). `points` within ±2^53, and a
+/// result that would take the score beyond it is 422 naming `points` (nothing changed).
+///
+/// Redis: `EVALSHA leaderboard_result` (PTTL, ZSCORE, ZINCRBY `lb:{board}`, HINCRBY +
+/// HSET `lb:{board}:player:{id}`, PEXPIRE both unless the board is durable, ZREVRANK).
 #[utoipa::path(post, path = "/v1/leaderboards/{board}/players/{player_id}/results", tag = "leaderboards",
-    params(("board" = String, Path, description = "Board name"), ("player_id" = String, Path, description = "Player id")),
+    params(("board" = String, Path, description = "Board name"), ("player_id" = String, Path, description = "Player id: a user id, or `me`")),
     request_body = GameResult,
     security(("bearer" = []), ("session_cookie" = [])),
     responses(
         (status = 200, description = "The player after the result", body = ResultRecorded),
-        responses::BadRequest, responses::Unauthorized, responses::NotJson, responses::Invalid,
-        responses::Unavailable
+        responses::BadRequest, responses::Unauthorized, responses::Forbidden,
+        responses::NotJson, responses::Invalid, responses::Unavailable
     ))]
 pub async fn record_result(
     State(state): State<AppState>,
-    _auth: AuthUser,
+    auth: AuthUser,
     Path((board, player_id)): Path<(String, String)>,
     AppJson(input): AppJson<GameResult>,
 ) -> AppResult<Json<ResultRecorded>> {
     board_and_player(&board, &player_id)?;
     super::model::score(input.points).map_err(|m| AppError::invalid("points", m))?;
-    let result = repo::record_result(
+    let player_id = auth.owned_user_id(&player_id)?;
+    repo::record_result(
         &state.redis,
         &board,
         &player_id,
         input.outcome,
         input.points,
+        state.settings.leaderboard_retention(),
     )
-    .await?;
-    Ok(Json(result))
+    .await?
+    .map(Json)
+    .map_err(|refused| out_of_range("points", refused))
 }

@@ -23,9 +23,13 @@ pub enum ScoreMode {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitScore {
+    /// The player: a user id (`me` = the session user). Only that user or an admin
+    /// may write the player's score.
     #[schema(example = "7")]
     pub player_id: String,
-    #[schema(example = 4200)]
+    /// The score (`set`) or the amount added to it (`increment`), within ±2^53
+    /// (9007199254740992); an increment whose result would leave that range is 422.
+    #[schema(example = 4200, minimum = -9007199254740992_i64, maximum = 9007199254740992_i64)]
     pub score: i64,
     #[serde(default)]
     pub mode: ScoreMode,
@@ -103,7 +107,9 @@ pub enum Outcome {
 #[serde(deny_unknown_fields)]
 pub struct GameResult {
     pub outcome: Outcome,
-    /// Added to the score (may be 0 or negative).
+    /// Added to the score (may be 0 or negative), within ±2^53 (9007199254740992); a
+    /// result that would take the score out of that range is 422.
+    #[schema(minimum = -9007199254740992_i64, maximum = 9007199254740992_i64)]
     pub points: i64,
 }
 

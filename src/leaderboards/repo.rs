@@ -6,12 +6,18 @@
 //! | `lb:{board}:player:{id}` | hash | `username, level, wins, losses, last_played` |
 //!
 //! Every operation is one round trip: a script or a single-slot pipeline.
+//!
+//! Retention: anyone may create a board by scoring on it, so a board that has a TTL or
+//! does not exist yet gets `AGORA_LEADERBOARD_RETENTION_DAYS` again on every write, and
+//! so does the written player's entry (an entry not written for that long goes, while
+//! its score stays on a board that is still in use). A board that exists without a TTL
+//! (the seed's `global`, or one an operator `PERSIST`ed) is durable: writes leave it so.
 
 use std::collections::HashMap;
 
 use redis::Value;
 
-use super::model::{Outcome, PlayerEntry, Ranked, ResultRecorded, ScoreMode, ScoreRank};
+use super::model::{MAX_SCORE, Outcome, PlayerEntry, Ranked, ResultRecorded, ScoreMode, ScoreRank};
 use crate::error::{AppError, AppResult};
 use crate::redis::{Redis, scripts};
 use crate::time;
@@ -24,7 +30,15 @@ fn internal(what: &str, err: impl std::fmt::Display) -> AppError {
     AppError::Internal(anyhow::anyhow!("{what}: {err}"))
 }
 
-/// Sets or increments a score; returns the new score and 1-based rank.
+/// A score change the script refused: the result would leave -2^53..2^53.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfRange {
+    /// The player's current (unchanged) score.
+    pub current: i64,
+}
+
+/// Sets or increments a score; returns the new score and 1-based rank, or
+/// [`OutOfRange`] when an increment would take the score beyond ±2^53.
 pub async fn submit(
     redis: &Redis,
     board: &str,
@@ -32,7 +46,8 @@ pub async fn submit(
     mode: ScoreMode,
     score: i64,
     profile: &[(&str, String)],
-) -> AppResult<ScoreRank> {
+    retention: std::time::Duration,
+) -> AppResult<Result<ScoreRank, OutOfRange>> {
     let mut invocation = scripts::LEADERBOARD_SCORE.prepare_invoke();
     invocation
         .key(redis.keys.leaderboard(board))
@@ -42,15 +57,35 @@ pub async fn submit(
             ScoreMode::Set => "set",
             ScoreMode::Increment => "increment",
         })
-        .arg(score);
+        .arg(score)
+        .arg(MAX_SCORE)
+        .arg(retention.as_millis() as u64);
     for (field, value) in profile {
         invocation.arg(*field).arg(value);
     }
-    let (score, rank): (String, u64) = invocation.invoke_async(&mut redis.conn()).await?;
-    Ok(ScoreRank {
-        score: parse_score(&score),
-        rank: rank + 1,
-    })
+    let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
+    match reply.as_slice() {
+        [Value::Int(1), score, rank] => {
+            let score: String = redis::from_redis_value(score.clone())
+                .map_err(|e| internal("leaderboard_score", e))?;
+            let rank: u64 = redis::from_redis_value(rank.clone())
+                .map_err(|e| internal("leaderboard_score", e))?;
+            Ok(Ok(ScoreRank {
+                score: parse_score(&score),
+                rank: rank + 1,
+            }))
+        }
+        [Value::Int(0), current] => out_of_range(current),
+        _ => Err(internal("leaderboard_score", format!("reply {reply:?}"))),
+    }
+}
+
+fn out_of_range<T>(current: &Value) -> AppResult<Result<T, OutOfRange>> {
+    let current: String = redis::from_redis_value(current.clone())
+        .map_err(|e| internal("leaderboard score check", e))?;
+    Ok(Err(OutOfRange {
+        current: parse_score(&current),
+    }))
 }
 
 /// Pairs a flat member/score reply with ranks starting at `first_rank` (0-based).
@@ -129,15 +164,17 @@ pub async fn around(
     Ok(Some(ranked(flat, first)))
 }
 
-/// Records a game result atomically: score, win/loss counter, last_played.
+/// Records a game result atomically: score, win/loss counter, last_played; or
+/// [`OutOfRange`] when the points would take the score beyond ±2^53.
 pub async fn record_result(
     redis: &Redis,
     board: &str,
     player: &str,
     outcome: Outcome,
     points: i64,
-) -> AppResult<ResultRecorded> {
-    let (score, rank, wins, losses): (String, u64, u64, u64) = scripts::LEADERBOARD_RESULT
+    retention: std::time::Duration,
+) -> AppResult<Result<ResultRecorded, OutOfRange>> {
+    let reply: Vec<Value> = scripts::LEADERBOARD_RESULT
         .key(redis.keys.leaderboard(board))
         .key(redis.keys.leaderboard_player(board, player))
         .arg(player)
@@ -147,12 +184,23 @@ pub async fn record_result(
         })
         .arg(points)
         .arg(time::rfc3339(time::now()))
+        .arg(MAX_SCORE)
+        .arg(retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(ResultRecorded {
-        score: parse_score(&score),
-        rank: rank + 1,
-        wins,
-        losses,
-    })
+    match reply.as_slice() {
+        [Value::Int(1), rest @ ..] => {
+            let (score, rank, wins, losses): (String, u64, u64, u64) =
+                redis::from_redis_value(Value::Array(rest.to_vec()))
+                    .map_err(|e| internal("leaderboard_result", e))?;
+            Ok(Ok(ResultRecorded {
+                score: parse_score(&score),
+                rank: rank + 1,
+                wins,
+                losses,
+            }))
+        }
+        [Value::Int(0), current] => out_of_range(current),
+        _ => Err(internal("leaderboard_result", format!("reply {reply:?}"))),
+    }
 }

@@ -41,9 +41,13 @@ fn check(resource: &str, ttl_ms: Option<i64>) -> AppResult<()> {
 /// Succeeds only if nobody holds the lock (SET NX PX, atomic). The answer carries the
 /// random `token` that proves holding and a `fencing_token` that strictly increases
 /// with every acquisition of the resource. 409 `lock-held` while someone holds it.
+/// The fencing counter is kept `AGORA_LOCK_FENCE_RETENTION_SECS` (default 7 days)
+/// after the last acquire or extend; a resource whose counter is gone (or never
+/// existed) starts from the Redis clock in microseconds, so tokens never go back.
 ///
-/// Redis: `EVALSHA acquire_lock` (`SET lock:{resource} <token> NX PX <ttl>`, `INCR
-/// lock:{resource}:fence` on success, `PTTL` otherwise).
+/// Redis: `EVALSHA acquire_lock` (`SET lock:{resource} <token> NX PX <ttl>`, then
+/// `INCR lock:{resource}:fence`, or `TIME` + `SET` when it is gone, and `PEXPIRE`;
+/// `PTTL` when held).
 #[utoipa::path(post, path = "/v1/locks/{resource}", tag = "locks",
     params(("resource" = String, Path, description = "What is locked: 1 to 64 letters, digits, `_` or `-`")),
     request_body = AcquireLock,
@@ -63,7 +67,15 @@ pub async fn acquire_lock(
 ) -> AppResult<impl IntoResponse> {
     check(&resource, Some(input.ttl_ms))?;
     let token = hex::encode(rand::random::<[u8; 16]>());
-    match repo::acquire(&state.redis, &resource, &token, input.ttl_ms).await? {
+    match repo::acquire(
+        &state.redis,
+        &resource,
+        &token,
+        input.ttl_ms,
+        state.settings.lock_fence_retention(),
+    )
+    .await?
+    {
         Ok(fence) => Ok((
             StatusCode::CREATED,
             Json(lock(resource, token, fence, input.ttl_ms)),
@@ -80,8 +92,8 @@ pub async fn acquire_lock(
 /// Only the holder (compare-and-expire in one script): sets the TTL to `ttl_ms` from
 /// now. 409 `not-lock-holder` for any other token, including one whose lock expired.
 ///
-/// Redis: `EVALSHA extend_lock` (`GET lock:{resource}`, `PEXPIRE`, `GET
-/// lock:{resource}:fence`).
+/// Redis: `EVALSHA extend_lock` (`GET lock:{resource}`, `PEXPIRE` of the lock and of
+/// its fencing counter, `GET lock:{resource}:fence`).
 #[utoipa::path(patch, path = "/v1/locks/{resource}", tag = "locks",
     params(("resource" = String, Path, description = "What is locked")),
     request_body = ExtendLock,
@@ -100,9 +112,15 @@ pub async fn extend_lock(
     AppJson(input): AppJson<ExtendLock>,
 ) -> AppResult<Json<Lock>> {
     check(&resource, Some(input.ttl_ms))?;
-    let fence = repo::extend(&state.redis, &resource, &input.token, input.ttl_ms)
-        .await?
-        .ok_or_else(not_holder)?;
+    let fence = repo::extend(
+        &state.redis,
+        &resource,
+        &input.token,
+        input.ttl_ms,
+        state.settings.lock_fence_retention(),
+    )
+    .await?
+    .ok_or_else(not_holder)?;
     Ok(Json(lock(resource, input.token, fence, input.ttl_ms)))
 }
 

@@ -7,8 +7,15 @@
 //! else can never free or prolong the new holder's lock; and every acquisition hands
 //! out a **fencing token** from a counter in the lock's slot, incremented by the same
 //! script, so tokens strictly increase per resource and a storage system can reject
-//! the writes of a holder that was paused past its TTL (Kleppmann's fencing). The
-//! counter is durable on purpose: if it expired, tokens would start again from 1.
+//! the writes of a holder that was paused past its TTL (Kleppmann's fencing).
+//!
+//! Anyone may lock any resource name, so the counter cannot be durable (one key per
+//! name ever used, forever). It expires `AGORA_LOCK_FENCE_RETENTION_SECS` (default 7
+//! days, at least an hour, against locks of at most 10 minutes) after the last acquire
+//! or extend. A counter that is gone does not restart at 1, which would hand a paused
+//! holder's old token to a new holder: it restarts at the Redis clock in microseconds,
+//! larger than every token the old counter gave (those never ran ahead of the clock),
+//! so tokens strictly increase for as long as anyone could present one.
 //!
 //! This is a lock on one Redis primary (or one cluster shard): it does not survive a
 //! failover that loses the acknowledged SET. Fencing tokens are what keeps the data

@@ -3,7 +3,7 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `lock:{resource}` | string, PX = the lock's TTL | the holder's random token |
-//! | `lock:{resource}:fence` | string (durable) | the last fencing token handed out |
+//! | `lock:{resource}:fence` | string, PX = the fence retention, refreshed by acquire and extend | the last fencing token handed out |
 //!
 //! Both keys share the `{resource}` hash tag, so each script runs in one slot.
 
@@ -25,12 +25,14 @@ pub async fn acquire(
     resource: &str,
     token: &str,
     ttl_ms: i64,
+    fence_retention: std::time::Duration,
 ) -> redis::RedisResult<Result<u64, Held>> {
     let reply: (i64, i64) = scripts::ACQUIRE_LOCK
         .key(redis.keys.lock(resource))
         .key(redis.keys.lock_fence(resource))
         .arg(token)
         .arg(ttl_ms)
+        .arg(fence_retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
     Ok(match reply {
@@ -46,12 +48,14 @@ pub async fn extend(
     resource: &str,
     token: &str,
     ttl_ms: i64,
+    fence_retention: std::time::Duration,
 ) -> redis::RedisResult<Option<u64>> {
     let reply: Vec<Value> = scripts::EXTEND_LOCK
         .key(redis.keys.lock(resource))
         .key(redis.keys.lock_fence(resource))
         .arg(token)
         .arg(ttl_ms)
+        .arg(fence_retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
     let numbers: Vec<i64> = reply

@@ -220,9 +220,12 @@ pub async fn discount(
 
 /// Restock a product
 ///
-/// Admin only. Adds `quantity` units to the stock.
+/// Admin only. Adds `quantity` units to the stock. The stock never passes 1,000,000,000
+/// units: a restock that would take it above is refused (422 naming `quantity`, stock
+/// unchanged), checked in the same atomic step as the increment, so concurrent
+/// restocks cannot pass it together.
 ///
-/// Redis: `EVALSHA hincrby_if_exists` (EXISTS, HSET updated_at, HINCRBY stock on
+/// Redis: `EVALSHA restock` (EXISTS, HGET stock, HSET updated_at, HINCRBY stock on
 /// `product:{id}`).
 #[utoipa::path(post, path = "/v1/products/{id}/restock", tag = "products",
     params(("id" = String, Path, description = "Product id")),
@@ -243,8 +246,12 @@ pub async fn restock(
     validate::path_id("id", &id)?;
     check_units("quantity", input.quantity, MAX_STOCK)?;
     let now = time::rfc3339(time::now());
-    repo::restock(&state.redis, &id, input.quantity, &now)
-        .await?
-        .map(|stock| Json(StockResult { stock }))
-        .ok_or(AppError::NotFound("product"))
+    match repo::restock(&state.redis, &id, input.quantity, MAX_STOCK, &now).await? {
+        StockReply::Done(stock) => Ok(Json(StockResult { stock })),
+        StockReply::Refused(stock) => Err(AppError::invalid(
+            "quantity",
+            format!("would take the stock ({stock}) above the maximum of {MAX_STOCK} units"),
+        )),
+        StockReply::Missing => Err(AppError::NotFound("product")),
+    }
 }

@@ -336,16 +336,23 @@ pub async fn discount(
     Ok(StockReply::parse(reply))
 }
 
-/// Adds stock to an existing product; `None` when there is no such product.
-pub async fn restock(redis: &Redis, id: &str, quantity: i64, now: &str) -> AppResult<Option<i64>> {
-    Ok(scripts::HINCRBY_IF_EXISTS
+/// Adds stock to an existing product unless the stock would pass `max_stock`
+/// (`restock.lua`: the bound is checked in the same atomic step as the increment).
+pub async fn restock(
+    redis: &Redis,
+    id: &str,
+    quantity: i64,
+    max_stock: i64,
+    now: &str,
+) -> AppResult<StockReply> {
+    let reply: Vec<i64> = scripts::RESTOCK
         .key(redis.keys.product(id))
-        .arg("stock")
         .arg(quantity)
-        .arg("updated_at")
+        .arg(max_stock)
         .arg(now)
         .invoke_async(&mut redis.conn())
-        .await?)
+        .await?;
+    Ok(StockReply::parse(reply))
 }
 
 /// The answer of reserving one product's stock for an order.

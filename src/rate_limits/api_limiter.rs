@@ -13,6 +13,15 @@
 //! s with Redis stopped; now at most one timeout). Health, readiness, metrics and docs
 //! are exempt and keep answering. Any other limiter error (a bug, an unexpected reply)
 //! lets the request through (fails open) with a warning.
+//!
+//! Hourly quotas count only requests that succeed: a 2xx that is not an idempotent
+//! replay (`Idempotent-Replayed: true`). The unit is *reserved* by `rate_limit.lua`
+//! atomically with the decision, before the handler runs, so concurrent requests can
+//! never together pass a quota (no over-admission); when the answer is not a success,
+//! or the request never finishes (timeout, client gone), the unit is given back
+//! (`refund_quota.lua`). The price of exactness: while requests that will fail are in
+//! flight, their reserved units can make a request near the quota get a 429 it would
+//! not have got a moment later (at most one unit per request in flight).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -137,6 +146,11 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
         }
     };
 
+    let reserved = quota.as_ref().map(|q| Reservation {
+        redis: redis.clone(),
+        key: q.key.clone(),
+        endpoint: q.endpoint.to_string(),
+    });
     let decision = match repo::check(redis, window_key, per_minute, window_ms, 1, quota).await {
         Ok(decision) => decision,
         Err(unavailable @ AppError::Unavailable(_)) => return unavailable.into_response(),
@@ -147,7 +161,17 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
     };
     let (decision, rejection) = decision;
     let mut response = match rejection {
-        None => next.run(request).await,
+        None => {
+            // The script reserved a quota unit; hold it until the answer is known.
+            let mut guard = RefundOnDrop(reserved);
+            let response = next.run(request).await;
+            if let Some(reservation) = guard.0.take()
+                && !uses_quota(&response)
+            {
+                reservation.refund().await;
+            }
+            response
+        }
         Some(rule) => AppError::RateLimited {
             retry_after_secs: decision.retry_after_ms.div_ceil(1000).max(1),
             detail: match rule {
@@ -166,6 +190,44 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
         decision.reset_ms,
     );
     response
+}
+
+/// Whether an answer uses its quota unit: a success that is not an idempotent replay.
+fn uses_quota(response: &Response) -> bool {
+    response.status().is_success()
+        && response
+            .headers()
+            .get("idempotent-replayed")
+            .is_none_or(|v| v.as_bytes() != b"true")
+}
+
+/// A quota unit reserved for a request in flight.
+struct Reservation {
+    redis: crate::redis::Redis,
+    key: String,
+    endpoint: String,
+}
+
+impl Reservation {
+    async fn refund(self) {
+        if let Err(err) = repo::refund_quota(&self.redis, &self.key, &self.endpoint, 1).await {
+            tracing::warn!(error = %err, "could not give back a quota unit");
+        }
+    }
+}
+
+/// Gives the reserved unit back when the request is dropped before it answered (the
+/// request timeout fired, or the client went away): it did not succeed.
+struct RefundOnDrop(Option<Reservation>);
+
+impl Drop for RefundOnDrop {
+    fn drop(&mut self) {
+        if let Some(reservation) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(reservation.refund());
+        }
+    }
 }
 
 /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds, rounded up).

@@ -18,8 +18,15 @@ use crate::time;
 /// exact: the decision and the write are one script. `retry_after_ms` says when the
 /// same request would pass.
 ///
-/// Redis: `EVALSHA rate_limit` on `ratelimit:check:{key}` (TIME, ZREMRANGEBYSCORE,
-/// ZCARD, ZADD, PEXPIRE, ZRANGE).
+/// Keys are per caller: the window is the session user's `key`, so another user's
+/// checks with the same `key` never touch it. Bounds: `limit` ≤ 100,000, `window_ms` ≤
+/// 86,400,000 (a day), `cost` ≤ `limit`; above them the answer is 422 naming the field.
+/// Whatever the arguments, one check adds at most one sorted-set member (the request,
+/// carrying its cost) and runs O(log n) commands (O(log² n) to compute
+/// `retry_after_ms` when rejected).
+///
+/// Redis: `EVALSHA rate_limit` on `ratelimit:user:{id}:check:<key>` (TIME,
+/// ZREMRANGEBYSCORE, ZCARD, ZRANGE by rank, ZADD, PEXPIRE).
 #[utoipa::path(post, path = "/v1/rate-limits/check", tag = "rate-limits",
     request_body = CheckRequest,
     security(("bearer" = []), ("session_cookie" = [])),
@@ -30,11 +37,11 @@ use crate::time;
     ))]
 pub async fn check(
     State(state): State<AppState>,
-    _auth: AuthUser,
+    auth: AuthUser,
     AppJson(input): AppJson<CheckRequest>,
 ) -> AppResult<Json<Decision>> {
     input.validate()?;
-    let key = state.redis.keys.rate_limit_check(&input.key);
+    let key = state.redis.keys.rate_limit_check(&auth.user_id, &input.key);
     let cost = input.cost.unwrap_or(1) as u64;
     let (decision, _) = repo::check(
         &state.redis,

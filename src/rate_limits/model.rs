@@ -8,23 +8,29 @@ use crate::validate::{self, Validator};
 
 /// Longest window `POST /v1/rate-limits/check` accepts (one day).
 pub const MAX_WINDOW_MS: u64 = 24 * 3600 * 1000;
-/// Largest limit it accepts (each counted unit is a sorted-set member).
+/// Largest limit it accepts. A request is one sorted-set member whatever its cost, so
+/// this bounds the units, not the work: a window holds at most `limit` members (all of
+/// cost 1), each added by its own admitted call.
 pub const MAX_LIMIT: u32 = 100_000;
+/// Largest cost of one request (and never above the request's `limit`).
+pub const MAX_COST: u32 = MAX_LIMIT;
 
 /// Body of `POST /v1/rate-limits/check`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
-    /// The caller's key for what is limited, e.g. `login-ip-10_0_0_7`.
-    #[schema(example = "export-user-42")]
+    /// The caller's name for what is limited, e.g. `login-ip-10_0_0_7`. Keys are per
+    /// caller: the same name used by two users is two independent windows.
+    #[schema(example = "export-user-42", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub key: String,
-    /// Units allowed per window.
-    #[schema(example = 10)]
+    /// Units allowed per window, 1 to 100,000.
+    #[schema(example = 10, minimum = 1, maximum = 100_000)]
     pub limit: u32,
-    /// Window length in milliseconds.
-    #[schema(example = 60000)]
+    /// Window length in milliseconds, 1 to 86,400,000 (one day).
+    #[schema(example = 60000, minimum = 1, maximum = 86_400_000)]
     pub window_ms: u64,
-    /// Units this request takes (default 1).
+    /// Units this request takes (default 1), 1 to `limit` (so at most 100,000).
+    #[schema(minimum = 1, maximum = 100_000)]
     pub cost: Option<u32>,
 }
 
@@ -49,10 +55,10 @@ impl CheckRequest {
             )
             .check(
                 "cost",
-                (1..=self.limit.max(1))
+                (1..=self.limit.clamp(1, MAX_COST))
                     .contains(&cost)
                     .then_some(())
-                    .ok_or_else(|| "must be between 1 and `limit`".to_string()),
+                    .ok_or_else(|| format!("must be between 1 and `limit` (at most {MAX_COST})")),
             )
             .finish()
     }

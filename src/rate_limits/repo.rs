@@ -2,10 +2,15 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `ratelimit:check:{key}` | sorted set (TTL = window) | request id → time (ms) for `POST /v1/rate-limits/check` |
+//! | `ratelimit:user:{id}:check:<key>` | sorted set (TTL = window) | `<running total>:<cost>` → admission time (µs), one member per admitted `POST /v1/rate-limits/check` of that user |
 //! | `ratelimit:ip:{ip}` | sorted set (TTL = 1 min) | the API limiter's window of an anonymous client |
 //! | `ratelimit:user:{id}:api` | sorted set (TTL = 1 min) | the API limiter's window of a user |
 //! | `ratelimit:user:{id}:quota:<hour>` | hash (TTL = rest of the hour) | endpoint → uses this hour |
+//!
+//! Windows hold one member per admitted request, whatever its cost (see
+//! `lua/rate_limit.lua`): a check adds at most one member and runs O(log n) commands.
+//! Quota units are reserved by the same script, atomically with the decision, and
+//! given back by [`refund_quota`] when the request did not succeed.
 
 use std::collections::HashMap;
 
@@ -30,11 +35,6 @@ pub struct QuotaUse<'a> {
     pub ms_left_in_hour: i64,
 }
 
-/// A fresh, unique request id: each request is its own sorted-set member.
-pub fn request_id() -> String {
-    hex::encode(rand::random::<[u8; 12]>())
-}
-
 /// Runs the sliding window (and quota) for one request: one EVALSHA.
 pub async fn check(
     redis: &Redis,
@@ -49,11 +49,7 @@ pub async fn check(
     if let Some(quota) = &quota {
         invocation.key(&quota.key);
     }
-    invocation
-        .arg(limit)
-        .arg(window_ms)
-        .arg(cost)
-        .arg(request_id());
+    invocation.arg(limit).arg(window_ms).arg(cost);
     if let Some(quota) = &quota {
         invocation
             .arg(quota.endpoint)
@@ -78,6 +74,18 @@ pub async fn check(
         _ => None,
     };
     Ok((decision, rejection))
+}
+
+/// Gives back `units` of a quota reserved by [`check`] for a request that did not
+/// succeed (`refund_quota.lua`: nothing when the hour's hash has expired).
+pub async fn refund_quota(redis: &Redis, key: &str, endpoint: &str, units: u64) -> AppResult<()> {
+    let _: i64 = scripts::REFUND_QUOTA
+        .key(key)
+        .arg(endpoint)
+        .arg(units)
+        .invoke_async(&mut redis.conn())
+        .await?;
+    Ok(())
 }
 
 /// A user's usage this hour: endpoint → uses (HGETALL).

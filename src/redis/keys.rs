@@ -198,8 +198,10 @@ impl Keys {
         self.key(format_args!("lock:{{{resource}}}"))
     }
 
-    /// String counter in the lock's slot: the last fencing token handed out. Durable on
-    /// purpose: if it expired, fencing tokens would start again and stop increasing.
+    /// String counter in the lock's slot: the last fencing token handed out. Expires a
+    /// retention after the lock's last acquire or extend (anyone may name a resource);
+    /// a counter that is gone restarts from the Redis clock in µs, never from 1, so
+    /// fencing tokens keep increasing (see `acquire_lock.lua`).
     pub fn lock_fence(&self, resource: &str) -> String {
         self.key(format_args!("lock:{{{resource}}}:fence"))
     }
@@ -256,10 +258,11 @@ impl Keys {
         self.key(format_args!("lb:{{{board}}}:player:{player}"))
     }
 
-    /// Sorted set: the sliding window of `POST /v1/rate-limits/check` for one caller
-    /// key; members are request ids, scores their times (ms).
-    pub fn rate_limit_check(&self, key: &str) -> String {
-        self.key(format_args!("ratelimit:check:{{{key}}}"))
+    /// Sorted set: the sliding window of `POST /v1/rate-limits/check` for one key of
+    /// one user (keys are per caller: two users' `export` are two windows), in the
+    /// user's slot; members are `<running total>:<cost>`, scores admission times (µs).
+    pub fn rate_limit_check(&self, user_id: &str, key: &str) -> String {
+        self.key(format_args!("ratelimit:user:{{{user_id}}}:check:{key}"))
     }
 
     /// Sorted set: the API limiter's window for an anonymous client IP.
@@ -298,9 +301,16 @@ impl Keys {
         self.key(format_args!("experiment:{{{name}}}"))
     }
 
-    /// Hash: subject → assigned variant (sticky), in the experiment's slot.
+    /// Hash: subject → assigned variant, as stored before assignments had a retention;
+    /// read (and emptied) by `assign_variant.lua`, never written.
     pub fn experiment_assignments(&self, name: &str) -> String {
         self.key(format_args!("experiment:{{{name}}}:assignments"))
+    }
+
+    /// String with PX: one subject's assigned variant (sticky while the subject keeps
+    /// coming back within the retention), in the experiment's slot.
+    pub fn experiment_assignment(&self, name: &str, subject: &str) -> String {
+        self.key(format_args!("experiment:{{{name}}}:assigned:{subject}"))
     }
 
     /// Pub/sub channel of one user's live notifications (sharded on a cluster; the
@@ -471,6 +481,23 @@ mod tests {
         );
         let cart = keys.user_part("42", UserPart::Cart);
         assert_eq!(slot(&keys.idempotency("42", "k-1")), slot(&cart));
+    }
+
+    #[test]
+    fn platform_keys_share_their_aggregate_slot() {
+        let keys = Keys::new("");
+        assert_eq!(
+            keys.rate_limit_check("42", "export"),
+            "ratelimit:user:{42}:check:export"
+        );
+        assert_eq!(
+            slot(&keys.rate_limit_check("42", "export")),
+            slot(&keys.user_quotas("42", 7))
+        );
+        assert_eq!(
+            slot(&keys.experiment("ab")),
+            slot(&keys.experiment_assignment("ab", "visitor-1"))
+        );
     }
 
     #[test]

@@ -86,9 +86,9 @@ const MATRIX: &[Row] = &[
     row(
         "POST",
         "/v1/leaderboards/{board}/players/{player_id}/results",
-        AnyUser,
+        OwnerOrAdmin,
     ),
-    row("POST", "/v1/leaderboards/{board}/scores", AnyUser),
+    row("POST", "/v1/leaderboards/{board}/scores", OwnerOrAdmin),
     row("POST", "/v1/locks/{resource}", AnyUser),
     row("PATCH", "/v1/locks/{resource}", AnyUser),
     row("DELETE", "/v1/locks/{resource}", AnyUser),

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
+use redis::AsyncCommands;
 use serde_json::{Value, json};
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn assignment_is_sticky_and_follows_the_weights() {
@@ -146,4 +147,77 @@ async fn experiments_need_an_admin_and_valid_variants() {
     )
     .await;
     problem(app.get("/v1/experiments/none", None).await, 404).await;
+}
+
+/// Guards finding 22 (experiments): assignments of made-up subjects were kept forever
+/// in one hash. Each assignment now expires `AGORA_ASSIGNMENT_RETENTION_DAYS` after its
+/// subject's last call, and every call starts that again; an assignment stored in the
+/// old hash still counts (it moves into its own key).
+#[tokio::test]
+async fn assignments_expire_after_the_retention_refreshed_on_use() {
+    let app = spawn_app_with(|s| s.assignment_retention_days = 2).await;
+    let admin = app.admin("retainer").await;
+    let put = app
+        .send_json(
+            reqwest::Method::PUT,
+            "/v1/experiments/kept",
+            Some(&admin.token),
+            &json!({"variants": {"a": 1, "b": 1}}),
+        )
+        .await;
+    assert_eq!(put.status(), 200);
+    let retention_ms: i64 = 2 * 24 * 3600 * 1000;
+    let key = app.redis.keys.experiment_assignment("kept", "visitor-1");
+
+    let first: Value = app
+        .post(
+            "/v1/experiments/kept/assignments/visitor-1",
+            None,
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ttl: i64 = app.conn().pttl(&key).await.unwrap();
+    assert!(ttl > retention_ms - 60_000 && ttl <= retention_ms, "{ttl}");
+    let _: () = app.conn().pexpire(&key, 5_000).await.unwrap();
+    let again: Value = app
+        .post(
+            "/v1/experiments/kept/assignments/visitor-1",
+            None,
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["variant"], first["variant"]);
+    assert_eq!(again["new"], false);
+    let ttl: i64 = app.conn().pttl(&key).await.unwrap();
+    assert!(ttl > retention_ms - 60_000, "a call refreshes it: {ttl}");
+
+    // An assignment from before (in the experiment's hash) is kept and moved.
+    let legacy = app.redis.keys.experiment_assignments("kept");
+    let _: () = app.conn().hset(&legacy, "old-visitor", "b").await.unwrap();
+    let old: Value = app
+        .post(
+            "/v1/experiments/kept/assignments/old-visitor",
+            None,
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(old["variant"], "b");
+    assert_eq!(old["new"], false);
+    let left: u64 = app.conn().hlen(&legacy).await.unwrap();
+    assert_eq!(left, 0);
+    let ttl: i64 = app
+        .conn()
+        .pttl(app.redis.keys.experiment_assignment("kept", "old-visitor"))
+        .await
+        .unwrap();
+    assert!(ttl > 0, "{ttl}");
 }

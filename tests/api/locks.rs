@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, problem, spawn_app};
+use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
 
 async fn release(
     app: &TestApp,
@@ -40,7 +40,10 @@ async fn taking_a_free_lock_returns_its_token_and_a_fencing_token() {
     assert_eq!(response.status(), 201);
     let lock: Value = response.json().await.unwrap();
     assert_eq!(lock["resource"], "invoice-9");
-    assert_eq!(lock["fencing_token"], 1);
+    // A new resource's counter starts at the Redis clock in µs (see acquire_lock.lua).
+    let first = lock["fencing_token"].as_u64().unwrap();
+    let now_us = agora::time::unix_ms(agora::time::now()) as u64 * 1000;
+    assert!(first.abs_diff(now_us) < 60_000_000, "{first} vs {now_us}");
     assert!(lock["expires_at"].is_string());
     let token = lock["token"].as_str().unwrap();
     assert_eq!(token.len(), 32);
@@ -50,7 +53,7 @@ async fn taking_a_free_lock_returns_its_token_and_a_fencing_token() {
     let pttl: i64 = app.conn().pttl(keys.lock("invoice-9")).await.unwrap();
     assert!(pttl > 29_000 && pttl <= 30_000, "{pttl}");
     let fence: u64 = app.conn().get(keys.lock_fence("invoice-9")).await.unwrap();
-    assert_eq!(fence, 1);
+    assert_eq!(fence, first);
 }
 
 #[tokio::test]
@@ -69,6 +72,7 @@ async fn a_held_lock_is_refused_and_only_its_holder_extends_or_releases_it() {
         .await
         .unwrap();
     let token = taken["token"].as_str().unwrap();
+    let first = taken["fencing_token"].as_u64().unwrap();
 
     let refused = problem(
         app.post(
@@ -142,7 +146,7 @@ async fn a_held_lock_is_refused_and_only_its_holder_extends_or_releases_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!(next["fencing_token"], 2);
+    assert_eq!(next["fencing_token"], first + 1);
 }
 
 #[tokio::test]
@@ -250,10 +254,11 @@ async fn contending_tasks_never_hold_one_lock_together_and_fencing_tokens_strict
         .await
         .unwrap();
     assert_eq!(
-        counter,
+        counter - fences[0] + 1,
         fences.len() as u64,
         "one fencing token per acquisition"
     );
+    assert_eq!(*fences.last().unwrap(), counter);
 }
 
 #[tokio::test]
@@ -309,4 +314,85 @@ async fn lock_requests_are_validated_before_redis() {
     )
     .await;
     assert!(!app.all_keys().await.iter().any(|k| k.contains("lock:")));
+}
+
+/// Guards finding 22 (locks): a fencing counter was created per resource name and kept
+/// forever. It now expires `AGORA_LOCK_FENCE_RETENTION_SECS` after the last acquire or
+/// extend, and a counter that is gone restarts from the Redis clock, so the next token
+/// is still larger than every token handed out before (a paused holder's included).
+#[tokio::test]
+async fn fence_counters_expire_and_tokens_keep_increasing_after_they_do() {
+    let app = spawn_app_with(|s| s.lock_fence_retention_secs = 7200).await;
+    let user = app.user("fencer").await;
+    let fence = app.redis.keys.lock_fence("printer");
+    let take = |ttl_ms: u64| {
+        let (app, user) = (&app, &user);
+        async move {
+            let response = app
+                .post(
+                    "/v1/locks/printer",
+                    Some(&user.token),
+                    &json!({"ttl_ms": ttl_ms}),
+                )
+                .await;
+            assert_eq!(response.status(), 201);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    let first = take(1000).await;
+    let ttl: i64 = app.conn().pttl(&fence).await.unwrap();
+    assert!(ttl > 7_100_000 && ttl <= 7_200_000, "{ttl}");
+    // Extending starts the retention again.
+    let _: () = app.conn().pexpire(&fence, 60_000).await.unwrap();
+    let extended = app
+        .patch(
+            "/v1/locks/printer",
+            Some(&user.token),
+            &json!({"token": first["token"], "ttl_ms": 1000}),
+        )
+        .await;
+    assert_eq!(extended.status(), 200);
+    let ttl: i64 = app.conn().pttl(&fence).await.unwrap();
+    assert!(ttl > 7_100_000, "{ttl}");
+    release(
+        &app,
+        &user.token,
+        "printer",
+        first["token"].as_str().unwrap(),
+    )
+    .await;
+
+    // The counter expires (simulated): the next token is still larger than all before.
+    let before = take(1000).await;
+    assert_eq!(
+        before["fencing_token"].as_u64(),
+        first["fencing_token"].as_u64().map(|f| f + 1)
+    );
+    let _: () = app.conn().del(&fence).await.unwrap();
+    release(
+        &app,
+        &user.token,
+        "printer",
+        before["token"].as_str().unwrap(),
+    )
+    .await;
+    let after = take(1000).await;
+    assert!(
+        after["fencing_token"].as_u64() > before["fencing_token"].as_u64(),
+        "{after} after {before}"
+    );
+    release(
+        &app,
+        &user.token,
+        "printer",
+        after["token"].as_str().unwrap(),
+    )
+    .await;
+
+    // A counter from before retentions (durable, small) still counts up, and gets one.
+    let _: () = app.conn().set(&fence, 41).await.unwrap();
+    let legacy = take(1000).await;
+    assert_eq!(legacy["fencing_token"], 42);
+    assert!(app.conn().pttl::<_, i64>(&fence).await.unwrap() > 0);
 }

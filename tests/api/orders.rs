@@ -577,6 +577,38 @@ async fn place(app: &TestApp, token: &str, key: &str, product_id: &str, quantity
     body["id"].as_str().unwrap().to_string()
 }
 
+/// Guards finding 16: `{"status": null}` was a 400 "not valid JSON" (serde_json calls
+/// a null enum a syntax error); it is valid JSON with a wrong value: 422 naming
+/// `status`, and the order is unchanged.
+#[tokio::test]
+async fn a_null_or_numeric_status_is_422_naming_the_field() {
+    let Shop { app, admin, buyer } = shop().await;
+    let id = product(&app, &admin.token, "NULL-1", 100, 10).await;
+    let order_id = place(&app, &buyer.token, "null-1", &id, 1).await;
+    let path = format!("/v1/orders/{order_id}");
+    for body in [
+        json!({"status": null}),
+        json!({"status": 3}),
+        json!({"status": {}}),
+    ] {
+        let response = app.patch(&path, Some(&admin.token), &body).await;
+        let problem = problem(response, 422).await;
+        assert!(problem["errors"]["status"].is_string(), "{body}: {problem}");
+    }
+    let broken = app
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&admin.token)
+        .header("content-type", "application/json")
+        .body(r#"{"status": nul"#)
+        .send()
+        .await
+        .unwrap();
+    problem(broken, 400).await;
+    let order = app.get_ok(&path, Some(&buyer.token)).await;
+    assert_eq!(order["status"], "pending");
+}
+
 #[tokio::test]
 async fn the_lifecycle_only_moves_forward_and_every_change_is_an_event() {
     let Shop { app, admin, buyer } = shop().await;

@@ -439,6 +439,42 @@ async fn restocking_adds_to_an_existing_product_only() {
     );
 }
 
+/// Guards finding 23: restocks passed the documented maximum stock (1,000,000,000;
+/// the probe reached 11,000,000,006). The bound is checked in the restock script, so
+/// 30 concurrent restocks near it take the stock exactly to it and no further.
+#[tokio::test]
+async fn concurrent_restocks_never_pass_the_maximum_stock() {
+    let Shop { app, admin, .. } = shop().await;
+    let max = agora::products::model::MAX_STOCK;
+    let id = product(&app, &admin.token, "RE-MAX", 100, max - 10).await;
+    let path = format!("/v1/products/{id}/restock");
+
+    let statuses = post_concurrently(&app, 30, &path, &admin.token, &json!({"quantity": 1})).await;
+    assert_eq!(count(&statuses, 200), 10, "{statuses:?}");
+    assert_eq!(count(&statuses, 422), 20, "{statuses:?}");
+    assert_eq!(stock(&app, &id).await, max);
+
+    let refused = app
+        .post(&path, Some(&admin.token), &json!({"quantity": 1}))
+        .await;
+    let body = problem(refused, 422).await;
+    assert!(
+        body["errors"]["quantity"]
+            .as_str()
+            .unwrap()
+            .contains("maximum")
+    );
+    let big = app
+        .post(&path, Some(&admin.token), &json!({"quantity": max + 1}))
+        .await;
+    assert!(problem(big, 422).await["errors"]["quantity"].is_string());
+    assert_eq!(
+        stock(&app, &id).await,
+        max,
+        "a refused restock changes nothing"
+    );
+}
+
 #[tokio::test]
 async fn the_demo_products_seed_is_idempotent_and_indexed_by_category() {
     let app = spawn_app().await;
