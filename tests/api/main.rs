@@ -27,4 +27,5 @@ mod rate_limits;
 mod redis_down;
 mod sessions;
 mod tags;
+mod text_input;
 mod users;
