@@ -23,6 +23,7 @@ mod orders;
 mod plumbing;
 mod posts;
 mod products;
+mod public_profiles;
 mod rate_limits;
 mod redis_down;
 mod sessions;

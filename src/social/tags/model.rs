@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{AppError, AppResult};
-use crate::users::User;
+use crate::users::PublicUser;
 use crate::validate;
 
 /// Most tags one `?tags_all=` / `?tags_any=` may name.
@@ -68,10 +68,10 @@ fn parse_list(field: &str, list: &str) -> AppResult<Vec<String>> {
     Ok(tags)
 }
 
-/// A page of users.
+/// A page of users: their public profiles.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
-    pub items: Vec<User>,
+    pub items: Vec<PublicUser>,
     /// Pass as `?cursor=` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }

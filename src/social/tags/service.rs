@@ -25,7 +25,7 @@ pub async fn find_users(
     let (live, gone) = found_and_gone(page, found);
     repo::prune(redis, tags, &gone).await?;
     Ok(UserPage {
-        items: live.into_iter().map(|(_, user)| user).collect(),
+        items: live.into_iter().map(|(_, user)| user.into()).collect(),
         next_cursor,
     })
 }
