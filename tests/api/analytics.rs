@@ -94,7 +94,10 @@ async fn unique_returning_and_new_visitors() {
         .json()
         .await
         .unwrap();
-    assert_eq!(returning, json!({"count": 2, "visitor_ids": ["v1", "v3"]}));
+    assert_eq!(
+        returning,
+        json!({"count": 2, "count_exact": true, "visitor_ids": ["v1", "v3"], "next_cursor": null})
+    );
     let new: Value = app
         .get(
             "/v1/analytics/visitors/new?day=2026-04-02&since=2026-04-01&limit=10",
@@ -104,7 +107,10 @@ async fn unique_returning_and_new_visitors() {
         .json()
         .await
         .unwrap();
-    assert_eq!(new, json!({"count": 1, "visitor_ids": ["v4"]}));
+    assert_eq!(
+        new,
+        json!({"count": 1, "count_exact": true, "visitor_ids": ["v4"], "next_cursor": null})
+    );
 }
 
 #[tokio::test]

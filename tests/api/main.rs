@@ -6,6 +6,7 @@ mod analytics;
 mod app_config;
 mod authorization;
 mod billing;
+mod bounded_lists;
 mod carts;
 mod cli;
 mod commerce;
