@@ -319,3 +319,38 @@ async fn paging_through_large_sets_lists_every_member_exactly_once() {
     assert!((800..=1200).contains(&estimate), "{cohort}");
     assert!(cohort["next_cursor"].is_null());
 }
+
+/// Guards finding 4 for `GET /v1/users/{id}/tags`, which answers a user's tags whole
+/// (SMEMBERS): the set is capped at 50 tags, so a stranger cannot make it large. The
+/// 51st tag is a 422 naming `tag` and writes nothing; re-adding a tag the user has is
+/// still a 204.
+#[tokio::test]
+async fn a_user_carries_at_most_50_tags() {
+    let app = spawn_app_with(|s| s.rate_limit = 0).await;
+    let user = app.user("tagger").await;
+    for i in 0..50 {
+        let path = format!("/v1/users/me/tags/t{i}");
+        assert_eq!(
+            app.put(&path, Some(&user.token)).await.status(),
+            204,
+            "{path}"
+        );
+    }
+    let response = app
+        .put("/v1/users/me/tags/one-more", Some(&user.token))
+        .await;
+    assert!(problem(response, 422).await["errors"]["tag"].is_string());
+    assert_eq!(
+        app.put("/v1/users/me/tags/t7", Some(&user.token))
+            .await
+            .status(),
+        204
+    );
+    let tags = app
+        .get_ok(&format!("/v1/users/{}/tags", user.id), None)
+        .await;
+    assert_eq!(tags.as_array().unwrap().len(), 50);
+    assert!(!tags.as_array().unwrap().contains(&Value::from("one-more")));
+    let members = app.get_ok("/v1/tags/one-more/users", None).await;
+    assert_eq!(members["items"], serde_json::json!([]));
+}
