@@ -40,7 +40,7 @@ impl Role {
 /// Every field is present unless `?fields=` asked for fewer; `bio` and `avatar` are
 /// absent when not set. `email`, `role` and `login_count` are private: only the user
 /// themselves and admins see them; anyone else gets the public profile
-/// ([`PublicUser`]'s fields), whatever `?fields=` asks for.
+/// (the fields of `PublicUser`), whatever `?fields=` asks for.
 #[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, Eq)]
 pub struct User {
     pub id: String,

@@ -22,10 +22,12 @@ pub fn parse_tag(field: &str, raw: &str) -> AppResult<String> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TagSearch {
-    /// Comma-separated tags: users having every one of them (SINTER).
+    /// Comma-separated tags: users having every one of them (an intersection, paged
+    /// with SSCAN + SMISMEMBER).
     #[param(example = "premium,developer")]
     pub tags_all: Option<String>,
-    /// Comma-separated tags: users having at least one of them (SUNION).
+    /// Comma-separated tags: users having at least one of them (a union, paged with
+    /// SSCAN of each set in turn).
     #[param(example = "designer,developer")]
     pub tags_any: Option<String>,
 }
