@@ -14,9 +14,11 @@
 //! was read with, and the last member served from it. A page that ends inside a batch
 //! reads the same batch again next time (same cursor, same `COUNT`, so the same
 //! buckets) and serves the members after that one in byte order. What SSCAN guarantees
-//! carries over: a member present for the whole walk is served, exactly once while the
-//! set does not change, at least once if it grows or shrinks meanwhile; pages are in no
-//! useful order. A small set (intset up to 512 or listpack up to 128 members with
+//! carries over: a member present in the walked set for the whole walk is read at least
+//! once, and exactly once while the set does not change. A filtered walk serves it if
+//! it passes the filter when its batch is read, so with sets that change meanwhile a
+//! member may be missed or repeated; with sets that do not, every matching member comes
+//! exactly once. Pages are in no useful order. A small set (intset up to 512 or listpack up to 128 members with
 //! Redis's defaults) comes back whole from one SSCAN, which bounds a batch too.
 
 use redis::{RedisResult, Value};

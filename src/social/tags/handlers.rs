@@ -95,7 +95,8 @@ pub async fn user_tags(
 ///
 /// Their ids, a page at a time, in no particular order (the set is walked with SSCAN,
 /// so a page costs about its size however many users carry the tag). Every user with
-/// the tag for the whole walk comes exactly once while the tag's set does not change.
+/// the tag for the whole walk comes at least once, and exactly once while the tag's set
+/// does not change.
 /// Ids whose user is gone are skipped (and removed from the index), so a page may hold
 /// fewer than `limit` ids, or none, while `next_cursor` is not null.
 ///
@@ -130,7 +131,8 @@ pub async fn tag_members(
 /// Bounded: a request examines at most about 1000 index entries whatever the sizes of
 /// the tag sets, so a page may hold fewer than `limit` users, or none, while
 /// `next_cursor` is not null: keep following it. Every user matching for the whole
-/// walk comes exactly once while the sets do not change.
+/// walk comes exactly once while the sets do not change (a user tagged or untagged
+/// meanwhile may be missed or repeated).
 ///
 /// Redis (both topologies, no SINTER/SUNION): `tags_all`: `SCARD` of each set (first
 /// page), then `SSCAN` of the smallest and `SMISMEMBER` of each batch in the others;
