@@ -17,6 +17,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{AppError, AppResult};
+use crate::redis::set_scan::{MAX_SCAN_COUNT, ScanPos};
 
 /// Items per page when `?limit=` is absent.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -72,13 +73,6 @@ impl PageQuery {
             Some(text) => Some(text.parse::<u64>().map_err(|_| bad_cursor())?),
         };
         Ok(Page { limit, after })
-    }
-
-    /// Limit and position for a list of ids in [`id_order`].
-    pub fn by_id(&self) -> AppResult<(usize, Option<String>)> {
-        let limit = self.limit()?;
-        let after = self.cursor.as_deref().map(decode_id_cursor).transpose()?;
-        Ok((limit, after))
     }
 }
 
@@ -266,38 +260,97 @@ pub fn sort_newest_first(entries: &mut Vec<(String, i64)>) {
     entries.retain(|(member, _)| seen.insert(member.clone()));
 }
 
-/// Order of ids in id-sorted lists: numeric ids in numeric order (shorter first, then
-/// by bytes), which is also a total order on any other id.
-pub fn id_order(a: &str, b: &str) -> std::cmp::Ordering {
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+/// Position in a list walked over one of several sets with SSCAN
+/// ([`crate::redis::set_scan`]): which set (`part`, e.g. the index of a tag in the
+/// query) and where in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCursor {
+    pub part: usize,
+    pub pos: ScanPos,
 }
 
-/// The cursor of an id-sorted list: the last id served.
-pub fn encode_id_cursor(id: &str) -> String {
-    hex::encode(id)
-}
+impl SetCursor {
+    /// Most sets one walk may span (the tag queries name at most 10).
+    const MAX_PARTS: usize = 64;
 
-fn decode_id_cursor(text: &str) -> AppResult<String> {
-    let id = decode_text(text)?;
-    crate::validate::id(&id).map_err(|_| bad_cursor())?;
-    Ok(id)
-}
-
-/// One page of `ids` (any order) in [`id_order`] after `after`, and the next cursor.
-pub fn page_of_ids(
-    mut ids: Vec<String>,
-    after: Option<&str>,
-    limit: usize,
-) -> (Vec<String>, Option<String>) {
-    ids.sort_by(|a, b| id_order(a, b));
-    ids.dedup();
-    if let Some(after) = after {
-        ids.retain(|id| id_order(id, after).is_gt());
+    /// The opaque text a client sends back.
+    pub fn encode(&self) -> String {
+        hex::encode(format!(
+            "{}|{}|{}|{}",
+            self.part,
+            self.pos.scan,
+            self.pos.count,
+            self.pos.after.as_deref().unwrap_or("")
+        ))
     }
-    let more = ids.len() > limit;
-    ids.truncate(limit);
-    let next = ids.last().filter(|_| more).map(|id| encode_id_cursor(id));
-    (ids, next)
+
+    /// 422 naming `cursor` for anything [`SetCursor::encode`] did not produce, and for
+    /// a `COUNT` above [`MAX_SCAN_COUNT`] (a forged one would make SSCAN read a whole
+    /// set).
+    pub fn decode(text: &str) -> AppResult<SetCursor> {
+        let text = decode_text(text)?;
+        let mut fields = text.splitn(4, '|');
+        let mut number = || -> AppResult<u64> {
+            fields
+                .next()
+                .and_then(|f| f.parse().ok())
+                .ok_or_else(bad_cursor)
+        };
+        let (part, scan, count) = (number()? as usize, number()?, number()? as usize);
+        let after = fields.next().ok_or_else(bad_cursor)?;
+        if part >= Self::MAX_PARTS || !(1..=MAX_SCAN_COUNT).contains(&count) {
+            return Err(bad_cursor());
+        }
+        Ok(SetCursor {
+            part,
+            pos: ScanPos {
+                scan,
+                count,
+                after: (!after.is_empty()).then(|| after.to_string()),
+            },
+        })
+    }
+
+    /// The cursor of `?cursor=`, if any.
+    pub fn from_query(cursor: Option<&str>) -> AppResult<Option<SetCursor>> {
+        cursor.map(SetCursor::decode).transpose()
+    }
+}
+
+/// A newest-first position in one of two sorted sets (`part` 0 or 1), for walks that
+/// pick the set on the first page and must keep to it (common followers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartScoreCursor {
+    pub part: usize,
+    pub at: ScoreCursor,
+}
+
+impl PartScoreCursor {
+    pub fn encode(&self) -> String {
+        hex::encode(format!(
+            "{}|{}|{}",
+            self.part, self.at.score, self.at.member
+        ))
+    }
+
+    pub fn decode(text: &str) -> AppResult<PartScoreCursor> {
+        let text = decode_text(text)?;
+        let (part, rest) = text.split_once('|').ok_or_else(bad_cursor)?;
+        let part = match part {
+            "0" => 0,
+            "1" => 1,
+            _ => return Err(bad_cursor()),
+        };
+        let (score, member) = rest.split_once('|').ok_or_else(bad_cursor)?;
+        let score = score.parse().map_err(|_| bad_cursor())?;
+        if member.is_empty() {
+            return Err(bad_cursor());
+        }
+        Ok(PartScoreCursor {
+            part,
+            at: ScoreCursor::new(score, member),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -311,8 +364,33 @@ mod tests {
         for bad in ["", "zz", "00", &hex::encode("12"), &hex::encode("x|p1")] {
             assert!(ScoreCursor::decode(bad).is_err(), "{bad:?}");
         }
-        assert!(decode_id_cursor(&hex::encode("a:b")).is_err());
-        assert_eq!(decode_id_cursor(&encode_id_cursor("17")).unwrap(), "17");
+    }
+
+    #[test]
+    fn set_cursors_round_trip_and_refuse_a_forged_count() {
+        let cursor = SetCursor {
+            part: 2,
+            pos: ScanPos {
+                scan: 123456,
+                count: 100,
+                after: Some("a|b".into()),
+            },
+        };
+        assert_eq!(SetCursor::decode(&cursor.encode()).unwrap(), cursor);
+        let start = SetCursor {
+            part: 0,
+            pos: ScanPos::start(20),
+        };
+        assert_eq!(SetCursor::decode(&start.encode()).unwrap(), start);
+        for bad in ["0|0|1000000|", "0|0|0|", "99|0|10|", "x|0|10|", "0|0|10"] {
+            assert!(SetCursor::decode(&hex::encode(bad)).is_err(), "{bad:?}");
+        }
+        let common = PartScoreCursor {
+            part: 1,
+            at: ScoreCursor::new(17, "42"),
+        };
+        assert_eq!(PartScoreCursor::decode(&common.encode()).unwrap(), common);
+        assert!(PartScoreCursor::decode(&hex::encode("2|17|42")).is_err());
     }
 
     #[test]
@@ -336,17 +414,6 @@ mod tests {
         for bad in ["0", "101", "-1", "x", ""] {
             assert!(query(bad).limit().is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn id_pages_follow_numeric_order() {
-        let ids = ["10", "9", "2", "100", "1"].map(String::from).to_vec();
-        let (page, next) = page_of_ids(ids.clone(), None, 3);
-        assert_eq!(page, ["1", "2", "9"]);
-        let after = decode_id_cursor(&next.unwrap()).unwrap();
-        let (page, next) = page_of_ids(ids, Some(&after), 3);
-        assert_eq!(page, ["10", "100"]);
-        assert!(next.is_none());
     }
 }
 

@@ -11,6 +11,7 @@ use super::repo::{self, Combine};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AppQuery};
+use crate::pagination::SetCursor;
 use crate::validate::bounded;
 
 /// Count a page view
@@ -117,19 +118,24 @@ pub async fn visitors_of_day(
     }))
 }
 
-fn cohort(ids: Vec<String>, limit: u32) -> Cohort {
+fn cohort(page: repo::CohortPage) -> Cohort {
     Cohort {
-        count: ids.len() as u64,
-        visitor_ids: ids.into_iter().take(limit as usize).collect(),
+        count: page.count,
+        count_exact: page.count_exact,
+        visitor_ids: page.visitor_ids,
+        next_cursor: page.next.map(|c| c.encode()),
     }
 }
 
 /// Returning visitors
 ///
-/// Visitors seen on day `from` and again on day `to`.
+/// Visitors seen on day `from` and again on day `to`. Bounded (see `Cohort`): the
+/// count is exact up to 1000 visitors on the smaller day, else estimated; the ids come
+/// a page at a time.
 ///
-/// Redis: `SINTER visitors:{from} visitors:{to}` on a single node; on a cluster
-/// `SMEMBERS` of both in one batch, intersected in the service.
+/// Redis (both topologies, no SINTER): `SCARD` of both days; `SRANDMEMBER` of the
+/// smaller (1000) and `SMISMEMBER` in the other; `SSCAN` of the smaller with
+/// `SMISMEMBER` of each batch in the other.
 #[utoipa::path(get, path = "/v1/analytics/visitors/returning", tag = "analytics",
     params(ReturningQuery),
     responses(
@@ -142,16 +148,28 @@ pub async fn returning_visitors(
 ) -> AppResult<Json<Cohort>> {
     model::two_dates(("from", &query.from), ("to", &query.to))?;
     let limit = bounded("limit", query.limit, 0, 1000, 100)?;
-    let ids = repo::combine(&state.redis, &query.from, &query.to, Combine::Both).await?;
-    Ok(Json(cohort(ids, limit)))
+    let cursor = SetCursor::from_query(query.cursor.as_deref())?;
+    let page = repo::cohort(
+        &state.redis,
+        &query.from,
+        &query.to,
+        Combine::Both,
+        cursor,
+        limit as usize,
+    )
+    .await?;
+    Ok(Json(cohort(page)))
 }
 
 /// New visitors
 ///
-/// Visitors of `day` who were not seen on `since`.
+/// Visitors of `day` who were not seen on `since`. Bounded (see `Cohort`): the count
+/// is exact up to 1000 visitors on the smaller day, else estimated; the ids come a
+/// page at a time.
 ///
-/// Redis: `SDIFF visitors:{day} visitors:{since}` on a single node; on a cluster
-/// `SMEMBERS` of both in one batch, subtracted in the service.
+/// Redis (both topologies, no SDIFF): `SCARD` of both days; `SRANDMEMBER` of the
+/// smaller (1000) and `SMISMEMBER` in the other; `SSCAN` of `visitors:{day}` with
+/// `SMISMEMBER` of each batch in `visitors:{since}`.
 #[utoipa::path(get, path = "/v1/analytics/visitors/new", tag = "analytics",
     params(NewQuery),
     responses(
@@ -164,6 +182,15 @@ pub async fn new_visitors(
 ) -> AppResult<Json<Cohort>> {
     model::two_dates(("day", &query.day), ("since", &query.since))?;
     let limit = bounded("limit", query.limit, 0, 1000, 100)?;
-    let ids = repo::combine(&state.redis, &query.day, &query.since, Combine::FirstOnly).await?;
-    Ok(Json(cohort(ids, limit)))
+    let cursor = SetCursor::from_query(query.cursor.as_deref())?;
+    let page = repo::cohort(
+        &state.redis,
+        &query.day,
+        &query.since,
+        Combine::FirstOnly,
+        cursor,
+        limit as usize,
+    )
+    .await?;
+    Ok(Json(cohort(page)))
 }

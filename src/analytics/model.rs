@@ -145,8 +145,10 @@ pub struct ReturningQuery {
     pub from: String,
     /// Later day, `YYYY-MM-DD`.
     pub to: String,
-    /// How many visitor ids to list, 0 to 1000 (default 100); `count` is always exact.
+    /// How many visitor ids to list, 0 to 1000 (default 100).
     pub limit: Option<u32>,
+    /// Opaque: the `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,15 +158,29 @@ pub struct NewQuery {
     pub day: String,
     /// The earlier day they must not have been seen on, `YYYY-MM-DD`.
     pub since: String,
-    /// How many visitor ids to list, 0 to 1000 (default 100); `count` is always exact.
+    /// How many visitor ids to list, 0 to 1000 (default 100).
     pub limit: Option<u32>,
+    /// Opaque: the `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
 }
 
-/// A cohort of visitors: the exact count and (up to `limit`) their ids, sorted.
+/// A cohort of visitors: how many, and a page of (up to `limit`) their ids.
+///
+/// Bounded whatever the number of visitors: `count` is exact when the smaller of the
+/// two days has at most 1000 visitors, else estimated from a random sample of 1000 of
+/// them (`count_exact` says which; the estimate's standard error is at most about 1.6%
+/// of the smaller day's visitors). The ids come a page at a time in no particular
+/// order; a page may hold fewer than `limit` ids, or none, while `next_cursor` is not
+/// null. Every visitor of the cohort comes exactly once while the two days do not
+/// change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Cohort {
     pub count: u64,
+    /// False when `count` is an estimate.
+    pub count_exact: bool,
     pub visitor_ids: Vec<String>,
+    /// Pass as `?cursor=` for more ids; `null` when there are no more.
+    pub next_cursor: Option<String>,
 }
 
 /// Validates two dates as named fields.

@@ -11,13 +11,13 @@
 //! day's visitors expire that long after the day ends (`EXPIREAT`, set with every
 //! visit, in the same MULTI), and a path's counter that long after its last view.
 
-use std::collections::HashSet;
-
 use redis::AsyncCommands;
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::pagination::SetCursor;
 use crate::redis::Redis;
 use crate::redis::batch::Batch;
+use crate::redis::set_scan::{self, SCAN_BUDGET, ScanPos, Walk};
 
 /// Counts a view and starts the counter's retention again (one MULTI); the new count.
 pub async fn record_pageview(
@@ -76,49 +76,131 @@ pub async fn unique(redis: &Redis, date: &str) -> AppResult<(u64, u64)> {
 /// Set algebra over two days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Combine {
-    /// In both (SINTER).
+    /// In both (returning visitors).
     Both,
-    /// In the first, not the second (SDIFF).
+    /// In the first, not the second (new visitors).
     FirstOnly,
 }
 
-/// Visitors of `first` combined with those of `second`, sorted. On a single node the
-/// server computes it (SINTER / SDIFF, one command); on a cluster the two days live in
-/// different slots, so both sets are read in one batch and combined here.
-pub async fn combine(
+/// Members of the smaller day looked at to count an intersection: up to this many
+/// the count is exact, beyond it an estimate from a random sample of this size.
+pub const COUNT_SAMPLE: usize = 1000;
+
+/// A page of a cohort: its size (exact, or estimated) and a page of its visitors.
+#[derive(Debug)]
+pub struct CohortPage {
+    pub count: u64,
+    pub count_exact: bool,
+    pub visitor_ids: Vec<String>,
+    pub next: Option<SetCursor>,
+}
+
+/// Visitors of `first` combined with those of `second`: the cohort's size and a page
+/// of `limit` of its ids, at a cost bounded by [`COUNT_SAMPLE`] and the page whatever
+/// the sizes of the two days (SINTER / SDIFF read both sets whole: 100k visitors took
+/// 110–150 ms of Redis time per request). The same on both topologies:
+///
+/// - size: `SCARD` of both days; `SRANDMEMBER <smaller> 1000` (the whole set when it is
+///   that small, so the count is exact) and `SMISMEMBER` of those in the other day give
+///   the share of the smaller day in both, so |A ∩ B| and |A \ B| = |A| − |A ∩ B|;
+/// - ids: `SSCAN` of one day with `SMISMEMBER` in the other per batch
+///   ([`set_scan`]): the smaller day for `Both` (kept by the cursor), the first for
+///   `FirstOnly`. A page may be short, or empty, while the cursor is not `None`.
+pub async fn cohort(
     redis: &Redis,
     first: &str,
     second: &str,
     how: Combine,
-) -> AppResult<Vec<String>> {
-    let (a, b) = (redis.keys.visitors(first), redis.keys.visitors(second));
-    let mut ids: Vec<String> = if !redis.is_cluster() {
-        let command = match how {
-            Combine::Both => "SINTER",
-            Combine::FirstOnly => "SDIFF",
-        };
-        redis::cmd(command)
-            .arg(&a)
-            .arg(&b)
-            .query_async(&mut redis.conn())
-            .await?
-    } else {
-        let mut batch = Batch::new();
-        batch.add(a.clone(), redis::cmd("SMEMBERS").arg(&a).clone());
-        batch.add(b.clone(), redis::cmd("SMEMBERS").arg(&b).clone());
-        let replies = batch.run(&redis.conn).await?;
-        let mut sets = replies
-            .into_iter()
-            .map(|v| redis::from_redis_value::<HashSet<String>>(v).unwrap_or_default());
-        let (first_set, second_set) = (
-            sets.next().unwrap_or_default(),
-            sets.next().unwrap_or_default(),
-        );
-        match how {
-            Combine::Both => first_set.intersection(&second_set).cloned().collect(),
-            Combine::FirstOnly => first_set.difference(&second_set).cloned().collect(),
-        }
+    cursor: Option<SetCursor>,
+    limit: usize,
+) -> AppResult<CohortPage> {
+    let keys = [redis.keys.visitors(first), redis.keys.visitors(second)];
+    let sizes = set_scan::sizes(&redis.conn, &keys).await?;
+    let small = usize::from(sizes[1] < sizes[0]);
+    let (common, exact) = common_size(redis, &keys[small], sizes[small], &keys[1 - small]).await?;
+    let count = match how {
+        Combine::Both => common,
+        Combine::FirstOnly => sizes[0].saturating_sub(common),
     };
-    ids.sort();
-    Ok(ids)
+    let mut page = CohortPage {
+        count,
+        count_exact: exact,
+        visitor_ids: Vec::new(),
+        next: None,
+    };
+    if limit == 0 {
+        return Ok(page);
+    }
+    let part = match (&cursor, how) {
+        (Some(cursor), _) if cursor.part > 1 || (how == Combine::FirstOnly && cursor.part != 0) => {
+            return Err(AppError::invalid(
+                "cursor",
+                "is not a cursor this list handed out; use `next_cursor` unchanged",
+            ));
+        }
+        (Some(cursor), _) => cursor.part,
+        (None, Combine::Both) => small,
+        (None, Combine::FirstOnly) => 0,
+    };
+    let other = [keys[1 - part].clone()];
+    let walk = match how {
+        Combine::Both => Walk {
+            key: &keys[part],
+            in_all: &other,
+            in_none: &[],
+        },
+        Combine::FirstOnly => Walk {
+            key: &keys[0],
+            in_all: &[],
+            in_none: &other,
+        },
+    };
+    let from = cursor.map_or_else(|| ScanPos::start(SCAN_COUNT.max(limit)), |c| c.pos);
+    let budget = SCAN_BUDGET.max(limit);
+    let step = set_scan::walk(&redis.conn, &walk, from, limit, budget).await?;
+    page.visitor_ids = step.items;
+    page.next = step.next.map(|pos| SetCursor { part, pos });
+    Ok(page)
+}
+
+/// `COUNT` of the cohort walks' SSCANs.
+const SCAN_COUNT: usize = 200;
+
+/// How many members of `small` (holding `small_size`) are also in `other`: exact when
+/// `small` has at most [`COUNT_SAMPLE`] members, else scaled from a random sample.
+async fn common_size(
+    redis: &Redis,
+    small: &str,
+    small_size: u64,
+    other: &str,
+) -> AppResult<(u64, bool)> {
+    if small_size == 0 {
+        return Ok((0, true));
+    }
+    let sample: Vec<String> = redis
+        .conn()
+        .srandmember_multiple(small, COUNT_SAMPLE as isize)
+        .await?;
+    if sample.is_empty() {
+        return Ok((0, true));
+    }
+    let mut checks = Batch::new();
+    for chunk in sample.chunks(set_scan::CHECK_CHUNK) {
+        checks.add(
+            other.to_string(),
+            redis::cmd("SMISMEMBER").arg(other).arg(chunk).clone(),
+        );
+    }
+    let mut hits = 0u64;
+    for reply in checks.run(&redis.conn).await? {
+        let flags: Vec<bool> = redis::from_redis_value(reply)?;
+        hits += flags.into_iter().filter(|f| *f).count() as u64;
+    }
+    let exact = small_size as usize <= COUNT_SAMPLE;
+    if exact {
+        Ok((hits, true))
+    } else {
+        let share = hits as f64 / sample.len() as f64;
+        Ok(((share * small_size as f64).round() as u64, false))
+    }
 }

@@ -56,8 +56,7 @@ fn typed(kind: Kind, text: &str) -> Value {
 /// Typed JSON → stored text; the message says what is wrong.
 fn stored(kind: Kind, value: &Value) -> Result<String, String> {
     match (kind, value) {
-        (Kind::Text, Value::String(s)) if s.chars().count() <= 200 => Ok(s.clone()),
-        (Kind::Text, Value::String(_)) => Err("must be at most 200 characters".into()),
+        (Kind::Text, Value::String(s)) => crate::validate::line(s, 200).map(|()| s.clone()),
         (Kind::Text, _) => Err("must be a string".into()),
         (Kind::Integer, Value::Number(n)) if n.is_i64() => Ok(n.to_string()),
         (Kind::Integer, _) => Err("must be an integer".into()),

@@ -17,6 +17,7 @@ pub mod batch;
 pub mod keys;
 pub mod redact;
 pub mod scripts;
+pub mod set_scan;
 
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;

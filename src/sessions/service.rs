@@ -30,13 +30,15 @@ pub async fn login(
         .check("login", validate::required_text(&input.login, 254))
         .check(
             "password",
-            validate::text(&input.password, 128).and_then(|()| {
-                if input.password.is_empty() {
-                    Err("must not be empty".into())
-                } else {
-                    Ok(())
-                }
-            }),
+            // Any character, as at registration (`validate::password`): a password is
+            // hashed, never shown, so the text rules of names and bodies do not apply.
+            if input.password.is_empty() {
+                Err("must not be empty".into())
+            } else if input.password.chars().count() > 128 {
+                Err("must be at most 128 characters".into())
+            } else {
+                Ok(())
+            },
         )
         .finish()?;
 

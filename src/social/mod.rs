@@ -3,8 +3,8 @@
 //!
 //! | part | Redis structure | why |
 //! |---|---|---|
-//! | [`tags`] | a set on each side: `user:{id}:tags`, `tag:{name}:users` | many-to-many both ways in O(1); SINTER / SUNION answer "all of" / "any of" |
-//! | [`follows`] | sorted sets on both sides scored by follow time: `user:{id}:following`, `user:{id}:followers` | newest-first pages, counts by ZCARD, common followers by ZINTER |
+//! | [`tags`] | a set on each side: `user:{id}:tags`, `tag:{name}:users` | many-to-many both ways in O(1); "all of" / "any of" walk one set with SSCAN and check the others with SMISMEMBER, a page at a time |
+//! | [`follows`] | sorted sets on both sides scored by follow time: `user:{id}:following`, `user:{id}:followers` | newest-first pages, counts by ZCARD, common followers by walking the smaller set in windows with ZMSCORE in the other |
 //! | [`posts`] | a hash per post with the author's name and avatar copied in; `user:{id}:posts` and `posts:recent` sorted sets; `post:{id}:likes` set; `post:{id}:comments` sorted set | a list page is one index read plus one batch of HGETALLs, with no second lookup of authors; likers and comments sit in the post's slot so one script keeps each counter equal to its set |
 //! | [`feeds`] | `user:{id}:timeline` sorted sets filled on write (capped at 800), `user:{id}:activity` sorted sets (capped at 1000), `users:celebrities` set | a home feed page is a read of one sorted set, whatever the number of people followed; authors with very many followers are merged at read time instead |
 //!

@@ -44,6 +44,8 @@ pub async fn create_user(
 /// Get a user
 ///
 /// The whole user, or only the fields named in `?fields=`. `me` is the session user.
+/// Anyone but the user themselves and admins sees the public profile: `email`, `role`
+/// and `login_count` are left out (also when `?fields=` names them).
 ///
 /// Redis: one pipeline in the user's slot: `HGETALL user:{id}` (or `HMGET` with
 /// `?fields=`), `ZCARD user:{id}:followers`, `ZCARD user:{id}:following`.
@@ -51,7 +53,7 @@ pub async fn create_user(
     params(("id" = String, Path, description = "User id, or `me`"), UserQuery),
     security((), ("bearer" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, description = "The user", body = User),
+        (status = 200, description = "The user; strangers get the public profile (no `email`, `role`, `login_count`)", body = User),
         responses::Unauthorized, responses::NotFound, responses::Invalid, responses::Unavailable
     ))]
 pub async fn get_user(
@@ -62,9 +64,12 @@ pub async fn get_user(
 ) -> AppResult<Json<User>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
     let fields = query.parse_fields()?;
+    let full = auth
+        .as_ref()
+        .is_some_and(|a| a.user_id == id || a.is_admin());
     repo::get(&state.redis, &id, fields.as_deref())
         .await?
-        .map(Json)
+        .map(|user| Json(user.as_seen(full)))
         .ok_or(AppError::NotFound("user"))
 }
 

@@ -12,7 +12,7 @@ pub mod password;
 pub mod repo;
 pub mod service;
 
-pub use model::{Role, User};
+pub use model::{PublicUser, Role, User};
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -38,12 +38,15 @@ impl Role {
 /// A user as the API returns it. Never the password or its hash.
 ///
 /// Every field is present unless `?fields=` asked for fewer; `bio` and `avatar` are
-/// absent when not set.
+/// absent when not set. `email`, `role` and `login_count` are private: only the user
+/// themselves and admins see them; anyone else gets the public profile
+/// (the fields of `PublicUser`), whatever `?fields=` asks for.
 #[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, Eq)]
 pub struct User {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// Private: only for the user themselves and admins.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,12 +55,14 @@ pub struct User {
     pub bio: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+    /// Private: only for the user themselves and admins.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
     /// RFC 3339 UTC.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    /// Successful logins (HINCRBY on each).
+    /// Successful logins (HINCRBY on each). Private: only for the user themselves and
+    /// admins.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub login_count: Option<u64>,
     /// ZCARD of `user:{id}:followers`.
@@ -88,6 +93,62 @@ impl User {
             login_count: hash.get("login_count").map(|n| n.parse().unwrap_or(0)),
             follower_count,
             following_count,
+        }
+    }
+}
+
+impl User {
+    /// What a viewer may see of this user: everything for the user themselves and
+    /// admins (`full`), else the public profile (the private fields left out).
+    pub fn as_seen(self, full: bool) -> User {
+        if full {
+            self
+        } else {
+            User {
+                email: None,
+                role: None,
+                login_count: None,
+                ..self
+            }
+        }
+    }
+}
+
+/// The public profile of a user: what anyone may see of someone else, in every list
+/// of users (never e-mail, role or login count).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct PublicUser {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// RFC 3339 UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// ZCARD of `user:{id}:followers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follower_count: Option<u64>,
+    /// ZCARD of `user:{id}:following`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following_count: Option<u64>,
+}
+
+impl From<User> for PublicUser {
+    fn from(user: User) -> PublicUser {
+        PublicUser {
+            id: user.id,
+            username: user.username,
+            name: user.name,
+            bio: user.bio,
+            avatar: user.avatar,
+            created_at: user.created_at,
+            follower_count: user.follower_count,
+            following_count: user.following_count,
         }
     }
 }

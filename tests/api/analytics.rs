@@ -103,7 +103,10 @@ async fn unique_returning_and_new_visitors() {
         .json()
         .await
         .unwrap();
-    assert_eq!(returning, json!({"count": 2, "visitor_ids": ["v1", "v3"]}));
+    assert_eq!(
+        returning,
+        json!({"count": 2, "count_exact": true, "visitor_ids": ["v1", "v3"], "next_cursor": null})
+    );
     let new: Value = app
         .get(
             &format!("/v1/analytics/visitors/new?day={second}&since={first}&limit=10"),
@@ -113,7 +116,10 @@ async fn unique_returning_and_new_visitors() {
         .json()
         .await
         .unwrap();
-    assert_eq!(new, json!({"count": 1, "visitor_ids": ["v4"]}));
+    assert_eq!(
+        new,
+        json!({"count": 1, "count_exact": true, "visitor_ids": ["v4"], "next_cursor": null})
+    );
 }
 
 #[tokio::test]

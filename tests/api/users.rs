@@ -277,8 +277,9 @@ async fn get_returns_the_user_or_only_the_asked_fields() {
     let app = spawn_app().await;
     let dave = app.user("dave").await;
 
+    // As dave: the private fields (e-mail, login count) are his to see.
     let whole: Value = app
-        .get(&format!("/v1/users/{}", dave.id), None)
+        .get(&format!("/v1/users/{}", dave.id), Some(&dave.token))
         .await
         .json()
         .await
@@ -289,7 +290,7 @@ async fn get_returns_the_user_or_only_the_asked_fields() {
     let partial: Value = app
         .get(
             &format!("/v1/users/{}?fields=name,email,follower_count", dave.id),
-            None,
+            Some(&dave.token),
         )
         .await
         .json()

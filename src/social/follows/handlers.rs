@@ -10,7 +10,7 @@ use super::service;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppQuery, AuthUser, resolve_user_id};
-use crate::pagination::PageQuery;
+use crate::pagination::{PageQuery, PartScoreCursor};
 use crate::validate;
 
 /// Follow a user
@@ -142,12 +142,19 @@ async fn list(
 
 /// Common followers
 ///
-/// Users who follow both `{id}` and `?with=`, newest common follow first.
+/// Users who follow both `{id}` and `?with=`; `followed_at` is the later of their two
+/// follows. Pages come newest first by the time they followed whichever of the two
+/// users had fewer followers when the first page was asked for (the cursor keeps to
+/// that side).
 ///
-/// Redis: `EXISTS` of both users; on one node (or when both sets share a slot)
-/// `ZINTER 2 user:{id}:followers user:{with}:followers AGGREGATE MAX WITHSCORES`; on a
-/// cluster `ZCARD` of both, `ZRANGE` of the smaller, `ZMSCORE` of its members in the
-/// larger, combined in the service. Then `HMGET` of the page's users (one batch).
+/// Bounded: a request examines at most about 1000 followers whatever the sizes of the
+/// two sets, so a page may hold fewer than `limit` users, or none, while `next_cursor`
+/// is not null: keep following it.
+///
+/// Redis (both topologies): `EXISTS` of both users; `ZCARD` of both followers sets
+/// (first page); then per round `ZRANGE user:{x}:followers <cursor> -inf BYSCORE REV
+/// LIMIT 0 200 WITHSCORES` of the smaller and `ZMSCORE` of those members in the other;
+/// then `HMGET` of the page's users (one batch).
 #[utoipa::path(get, path = "/v1/users/{id}/common-followers", tag = "follows",
     params(("id" = String, Path, description = "User id, or `me`"), CommonQuery, PageQuery),
     security((), ("bearer" = []), ("session_cookie" = [])),
@@ -172,8 +179,13 @@ pub async fn common_followers(
         validate::path_id("with", &with)?;
         with
     };
-    let (limit, after) = page.by_score()?;
+    let limit = page.limit()?;
+    let cursor = page
+        .cursor
+        .as_deref()
+        .map(PartScoreCursor::decode)
+        .transpose()?;
     Ok(Json(
-        service::common_followers(&state.redis, &id, &with, limit, after.as_ref()).await?,
+        service::common_followers(&state.redis, &id, &with, limit, cursor).await?,
     ))
 }

@@ -3,7 +3,9 @@
 //!
 //! `user:{id}:following` (whom I follow) and `user:{id}:followers` (who follows me)
 //! give newest-first pages with a stable cursor, counts by ZCARD (the user resource's
-//! `follower_count` / `following_count`), and "who follows both" by ZINTER. A set on
+//! `follower_count` / `following_count`), and "who follows both" by walking the smaller
+//! followers set in windows with ZMSCORE in the other (ZINTER would read both whole, and
+//! anyone can grow a followers set). A set on
 //! each side costs twice the memory of one edge list, and buys O(log n) reads in both
 //! directions, which both the profile and the feed fan-out need.
 //!

@@ -20,9 +20,10 @@
 use redis::{AsyncCommands, Value};
 
 use crate::error::AppResult;
-use crate::pagination::{ScoreCursor, Window};
+use crate::pagination::{PartScoreCursor, ScoreCursor, Window};
 use crate::redis::batch::Batch;
-use crate::redis::keys::{UserPart, slot};
+use crate::redis::keys::UserPart;
+use crate::redis::set_scan::{MAX_ROUNDS, SCAN_BUDGET};
 use crate::redis::{Redis, scripts};
 use crate::social::newest_first;
 
@@ -196,48 +197,88 @@ pub async fn followed_among(
     Ok(followed)
 }
 
-/// Users who follow both `a` and `b`, with the later of their two follow times.
-/// `ZINTER … AGGREGATE MAX` when both sets share a slot (always on one node); on a
-/// cluster: ZCARD of both, the smaller set whole, ZMSCORE of its members in the
-/// larger, combined here: work proportional to the smaller set, never CROSSSLOT.
-pub async fn common_followers(redis: &Redis, a: &str, b: &str) -> AppResult<Vec<(String, i64)>> {
-    let key_a = redis.keys.user_part(a, UserPart::Followers);
-    let key_b = redis.keys.user_part(b, UserPart::Followers);
-    if !redis.is_cluster() || slot(&key_a) == slot(&key_b) {
-        let common: Vec<(String, f64)> = redis::cmd("ZINTER")
-            .arg(2)
-            .arg(&key_a)
-            .arg(&key_b)
-            .arg("AGGREGATE")
-            .arg("MAX")
-            .arg("WITHSCORES")
-            .query_async(&mut redis.conn())
-            .await?;
-        return Ok(common.into_iter().map(|(id, s)| (id, s as i64)).collect());
-    }
-    let mut sizes = Batch::new();
-    sizes.add(key_a.clone(), redis::cmd("ZCARD").arg(&key_a).clone());
-    sizes.add(key_b.clone(), redis::cmd("ZCARD").arg(&key_b).clone());
-    let sizes: Vec<u64> = redis::from_redis_value(Value::Array(sizes.run(&redis.conn).await?))?;
-    let (small, large) = if sizes[0] <= sizes[1] {
-        (key_a, key_b)
-    } else {
-        (key_b, key_a)
+/// Entries of the walked followers set read per round of [`common_followers`].
+const COMMON_WINDOW: usize = 200;
+
+/// One page of the users who follow both `a` and `b`, each with the later of their two
+/// follow times, and the cursor after it. Bounded whatever the sizes of the two sets:
+/// the first page picks the smaller followers set (ZCARD of both) and the cursor keeps
+/// to it (`part` 0 is `a`'s, 1 is `b`'s); it is walked newest first in windows of
+/// [`COMMON_WINDOW`] (`ZRANGE … BYSCORE REV LIMIT`) and each window's members are
+/// looked up in the other set with `ZMSCORE`, until the page is full or
+/// [`SCAN_BUDGET`] entries have been examined (then a page may be short, or empty,
+/// while the cursor is not `None`). The same on both topologies (no ZINTER, which would
+/// read both sets whole). Pages come newest first by the time of the follow of the
+/// walked set.
+pub async fn common_followers(
+    redis: &Redis,
+    a: &str,
+    b: &str,
+    cursor: Option<PartScoreCursor>,
+    limit: usize,
+) -> AppResult<(Vec<(String, i64)>, Option<PartScoreCursor>)> {
+    let keys = [
+        redis.keys.user_part(a, UserPart::Followers),
+        redis.keys.user_part(b, UserPart::Followers),
+    ];
+    let (part, mut after) = match cursor {
+        Some(cursor) => (cursor.part, Some(cursor.at)),
+        None => {
+            let mut sizes = Batch::new();
+            for key in &keys {
+                sizes.add(key.clone(), redis::cmd("ZCARD").arg(key).clone());
+            }
+            let sizes: Vec<u64> =
+                redis::from_redis_value(Value::Array(sizes.run(&redis.conn).await?))?;
+            let part = usize::from(sizes[1] < sizes[0]);
+            if sizes[part] == 0 {
+                return Ok((Vec::new(), None));
+            }
+            (part, None)
+        }
     };
-    let members: Vec<(String, f64)> = redis.conn().zrange_withscores(&small, 0, -1).await?;
-    let mut common = Vec::new();
-    for chunk in members.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|(id, _)| id.as_str()).collect();
+    let (walked, other) = (&keys[part], &keys[1 - part]);
+    let at = |(member, score): &(String, i64)| PartScoreCursor {
+        part,
+        at: ScoreCursor::new(*score, member.clone()),
+    };
+    let mut items: Vec<(String, i64)> = Vec::new();
+    // The walked set's entry of the last item served: where the next page starts.
+    let mut served: Option<(String, i64)> = None;
+    let mut examined = 0;
+    for _ in 0..MAX_ROUNDS {
+        let window = newest_first(redis, walked, None, after.as_ref(), COMMON_WINDOW)
+            .await?
+            .unwrap_or_default();
+        let Some(last) = window.entries.last().cloned() else {
+            return Ok((items, None));
+        };
+        let ids: Vec<&str> = window.entries.iter().map(|(id, _)| id.as_str()).collect();
         let scores: Vec<Option<f64>> = redis::cmd("ZMSCORE")
-            .arg(&large)
+            .arg(other)
             .arg(&ids)
             .query_async(&mut redis.conn())
             .await?;
-        common.extend(chunk.iter().zip(scores).filter_map(|((id, mine), theirs)| {
-            theirs.map(|theirs| (id.clone(), mine.max(theirs) as i64))
-        }));
+        for (entry, theirs) in window.entries.iter().zip(scores) {
+            let Some(theirs) = theirs else { continue };
+            if let Some(served) = served.as_ref().filter(|_| items.len() == limit) {
+                // Another match follows the full page: it starts the next one.
+                return Ok((items, Some(at(served))));
+            }
+            items.push((entry.0.clone(), entry.1.max(theirs as i64)));
+            served = Some(entry.clone());
+        }
+        examined += window.entries.len();
+        if !window.truncated {
+            return Ok((items, None));
+        }
+        after = Some(ScoreCursor::new(last.1, last.0.clone()));
+        if examined >= SCAN_BUDGET {
+            return Ok((items, Some(at(&last))));
+        }
     }
-    Ok(common)
+    let next = after.map(|at| PartScoreCursor { part, at });
+    Ok((items, next))
 }
 
 /// Removes `user_id` from the other side of every edge they have (the followers sets

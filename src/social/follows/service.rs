@@ -6,7 +6,7 @@ use super::model::{FollowEntry, FollowPage};
 use super::repo::{self, Side};
 use crate::error::{AppError, AppResult};
 use crate::notifications;
-use crate::pagination::{self, ScoreCursor};
+use crate::pagination::{self, PartScoreCursor, ScoreCursor};
 use crate::redis::Redis;
 use crate::social::feeds::model::ActivityKind;
 use crate::social::feeds::repo as feeds;
@@ -124,28 +124,26 @@ pub async fn list(
     Ok(FollowPage { items, next_cursor })
 }
 
-/// Users who follow both `a` and `b`, newest common follow first; 404 when either
-/// user does not exist.
+/// Users who follow both `a` and `b`, a page (see [`repo::common_followers`] for its
+/// order and bounds); 404 when either user does not exist.
 pub async fn common_followers(
     redis: &Redis,
     a: &str,
     b: &str,
     limit: usize,
-    after: Option<&ScoreCursor>,
+    cursor: Option<PartScoreCursor>,
 ) -> AppResult<FollowPage> {
     let (a_exists, b_exists) =
         tokio::try_join!(repo::user_exists(redis, a), repo::user_exists(redis, b))?;
     if !a_exists || !b_exists {
         return Err(AppError::NotFound("user"));
     }
-    let mut common = repo::common_followers(redis, a, b).await?;
-    pagination::sort_newest_first(&mut common);
-    if let Some(after) = after {
-        common.retain(|(id, score)| after.is_before(*score, id));
-    }
-    let (entries, next_cursor) = pagination::split_page(common, limit, false);
+    let (entries, next) = repo::common_followers(redis, a, b, cursor, limit).await?;
     let (items, _gone) = with_users(redis, entries).await?;
-    Ok(FollowPage { items, next_cursor })
+    Ok(FollowPage {
+        items,
+        next_cursor: next.map(|c| c.encode()),
+    })
 }
 
 /// Fetches the listed users in one batch: the entries of those found, and the ids of

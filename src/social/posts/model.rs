@@ -102,10 +102,7 @@ impl NewPost {
 }
 
 fn non_empty_text(value: &str, max_chars: usize) -> Result<(), String> {
-    if value.trim().is_empty() {
-        return Err("must not be empty".to_string());
-    }
-    validate::text(value, max_chars)
+    validate::required_multi_line(value, max_chars)
 }
 
 /// Body of `POST /v1/posts/{id}/comments`.

@@ -9,13 +9,15 @@ use super::{repo, service};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppQuery, AuthUser, resolve_user_id};
-use crate::pagination::PageQuery;
+use crate::pagination::{PageQuery, SetCursor};
 
 /// Tag a user
 ///
-/// Owner or admin; `me` is the session user. Idempotent. Tags are lower-cased.
+/// Owner or admin; `me` is the session user. Idempotent. Tags are lower-cased. A user
+/// carries at most 50 tags (422 naming `tag` past that).
 ///
-/// Redis: `EVALSHA sadd_if_exists` (EXISTS `user:{id}`, SADD `user:{id}:tags`), then
+/// Redis: `EVALSHA sadd_if_exists` (EXISTS `user:{id}`, SISMEMBER + SCARD for the cap,
+/// SADD `user:{id}:tags`), then
 /// `SADD tag:{tag}:users`.
 #[utoipa::path(put, path = "/v1/users/{id}/tags/{tag}", tag = "tags",
     params(("id" = String, Path, description = "User id, or `me`"),
@@ -91,11 +93,16 @@ pub async fn user_tags(
 
 /// Users with a tag
 ///
-/// Their ids, in id order, a page at a time. Ids whose user is gone are skipped (and
-/// removed from the index).
+/// Their ids, a page at a time, in no particular order (the set is walked with SSCAN,
+/// so a page costs about its size however many users carry the tag). Every user with
+/// the tag for the whole walk comes at least once, and exactly once while the tag's set
+/// does not change.
+/// Ids whose user is gone are skipped (and removed from the index), so a page may hold
+/// fewer than `limit` ids, or none, while `next_cursor` is not null.
 ///
-/// Redis: `SMEMBERS tag:{tag}:users`, then `HMGET user:{id} id` for the page (one
-/// batch, one pipeline per slot on a cluster).
+/// Redis: `SSCAN tag:{tag}:users <cursor> COUNT n` (about `limit`, at most 8 per
+/// request), then `HMGET user:{id} id` for the page (one batch, one pipeline per slot
+/// on a cluster).
 #[utoipa::path(get, path = "/v1/tags/{tag}/users", tag = "tags",
     params(("tag" = String, Path, description = "The tag"), PageQuery),
     responses(
@@ -108,21 +115,30 @@ pub async fn tag_members(
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<UserIdPage>> {
     let tag = parse_tag("tag", &tag)?;
-    let (limit, after) = page.by_id()?;
+    let limit = page.limit()?;
+    let cursor = SetCursor::from_query(page.cursor.as_deref())?;
     Ok(Json(
-        service::members(&state.redis, &tag, limit, after.as_deref()).await?,
+        service::members(&state.redis, &tag, limit, cursor).await?,
     ))
 }
 
 /// Find users by tags
 ///
 /// `?tags_all=a,b`: users with every tag; `?tags_any=a,b`: users with at least one.
-/// Exactly one of the two; up to 10 tags. Users come in id order, a page at a time.
+/// Exactly one of the two; up to 10 tags. Public profiles only (no e-mail, role or
+/// login count), a page at a time, in no particular order.
 ///
-/// Redis: on one node (or when the tag sets share a slot) `SINTER` / `SUNION` of
-/// `tag:{…}:users`; on a cluster `SCARD` of each, `SMEMBERS` of the smallest and
-/// `SMISMEMBER` against the others (all) or `SMEMBERS` of each (any), combined in the
-/// service. Then `HGETALL user:{id}` + `ZCARD` ×2 for the page in one batch.
+/// Bounded: a request examines at most about 1000 index entries whatever the sizes of
+/// the tag sets, so a page may hold fewer than `limit` users, or none, while
+/// `next_cursor` is not null: keep following it. Every user matching for the whole
+/// walk comes exactly once while the sets do not change (a user tagged or untagged
+/// meanwhile may be missed or repeated).
+///
+/// Redis (both topologies, no SINTER/SUNION): `tags_all`: `SCARD` of each set (first
+/// page), then `SSCAN` of the smallest and `SMISMEMBER` of each batch in the others;
+/// `tags_any`: `SSCAN` of each set in turn, dropping members that an earlier set of
+/// the query holds (`SMISMEMBER`). Then `HGETALL user:{id}` + `ZCARD` ×2 for the page
+/// in one batch.
 #[utoipa::path(get, path = "/v1/users", tag = "tags",
     params(TagSearch, PageQuery),
     responses(
@@ -135,8 +151,9 @@ pub async fn find_users(
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<UserPage>> {
     let search = search.parse()?;
-    let (limit, after) = page.by_id()?;
+    let limit = page.limit()?;
+    let cursor = SetCursor::from_query(page.cursor.as_deref())?;
     Ok(Json(
-        service::find_users(&state.redis, &search, limit, after.as_deref()).await?,
+        service::find_users(&state.redis, &search, limit, cursor).await?,
     ))
 }

@@ -2,11 +2,16 @@
 //! each side.
 //!
 //! `user:{id}:tags` answers "what tags has this user" and `tag:{name}:users` answers
-//! "who has this tag", each in O(1) per member, and SINTER / SUNION over tag sets answer
-//! "users with all of" / "any of" these tags. The two sides live in different slots, so
-//! tagging is two single-slot steps (see [`repo`]) and, on a cluster, where the tag
-//! sets of a query are spread over slots, the intersection or union is computed in the
-//! service from per-slot reads instead of one SINTER (which would fail with CROSSSLOT).
+//! "who has this tag", each in O(1) per member. The two sides live in different slots,
+//! so tagging is two single-slot steps (see [`repo`]).
+//!
+//! Anyone can make a tag set huge (every user may carry any tag), so "users with all
+//! of / any of these tags" is not SINTER / SUNION, which read whole sets: a page walks
+//! one set with SSCAN from a cursor and checks each batch against the others with
+//! SMISMEMBER ([`crate::redis::set_scan`]), at a cost bounded by the page whatever the
+//! sets' sizes, the same on one node and on a cluster (where the sets sit in different
+//! slots and a SINTER would fail with CROSSSLOT anyway). The user's own side is capped
+//! at [`repo::MAX_TAGS_PER_USER`] tags, so it can be answered whole.
 
 mod handlers;
 pub mod model;

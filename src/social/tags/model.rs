@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{AppError, AppResult};
-use crate::users::User;
+use crate::users::PublicUser;
 use crate::validate;
 
 /// Most tags one `?tags_all=` / `?tags_any=` may name.
@@ -22,10 +22,12 @@ pub fn parse_tag(field: &str, raw: &str) -> AppResult<String> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TagSearch {
-    /// Comma-separated tags: users having every one of them (SINTER).
+    /// Comma-separated tags: users having every one of them (an intersection, paged
+    /// with SSCAN + SMISMEMBER).
     #[param(example = "premium,developer")]
     pub tags_all: Option<String>,
-    /// Comma-separated tags: users having at least one of them (SUNION).
+    /// Comma-separated tags: users having at least one of them (a union, paged with
+    /// SSCAN of each set in turn).
     #[param(example = "designer,developer")]
     pub tags_any: Option<String>,
 }
@@ -68,10 +70,10 @@ fn parse_list(field: &str, list: &str) -> AppResult<Vec<String>> {
     Ok(tags)
 }
 
-/// A page of users.
+/// A page of users: their public profiles.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
-    pub items: Vec<User>,
+    pub items: Vec<PublicUser>,
     /// Pass as `?cursor=` for the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }

@@ -12,26 +12,35 @@
 //! completes; an index entry whose user is gone can only come from a delete racing a
 //! tag, and readers skip and remove such entries.
 
-use std::collections::HashSet;
-
 use redis::{AsyncCommands, Value};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::pagination::SetCursor;
 use crate::redis::batch::Batch;
-use crate::redis::keys::{UserPart, slot};
+use crate::redis::keys::UserPart;
+use crate::redis::set_scan::{self, SCAN_BUDGET, ScanPos, Walk};
 use crate::redis::{Redis, scripts};
 
-/// Largest number of members per SMISMEMBER.
-const CHUNK: usize = 1000;
+/// Most tags one user may carry: `GET /v1/users/{id}/tags` answers them all in one
+/// reply, so the set must stay small (a 422 naming `tag` past it).
+pub const MAX_TAGS_PER_USER: usize = 50;
 
-/// Tags `user_id` with `tag`; false when there is no such user (nothing written).
+/// Tags `user_id` with `tag`; false when there is no such user (nothing written); 422
+/// naming `tag` when the user already has [`MAX_TAGS_PER_USER`] other tags.
 pub async fn add(redis: &Redis, user_id: &str, tag: &str) -> AppResult<bool> {
     let added: i64 = scripts::SADD_IF_EXISTS
         .key(redis.keys.user(user_id))
         .key(redis.keys.user_part(user_id, UserPart::Tags))
+        .arg(MAX_TAGS_PER_USER)
         .arg(tag)
         .invoke_async(&mut redis.conn())
         .await?;
+    if added == -2 {
+        return Err(AppError::invalid(
+            "tag",
+            format!("a user has at most {MAX_TAGS_PER_USER} tags: remove one first"),
+        ));
+    }
     if added < 0 {
         return Ok(false);
     }
@@ -66,96 +75,121 @@ pub async fn of_user(redis: &Redis, user_id: &str) -> AppResult<Option<Vec<Strin
     Ok(exists.then_some(tags))
 }
 
-/// Ids of the users with `tag` (SMEMBERS; unordered).
-pub async fn members(redis: &Redis, tag: &str) -> AppResult<Vec<String>> {
-    Ok(redis.conn().smembers(redis.keys.tag_users(tag)).await?)
+/// Which tag sets a page combines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// Members of every set (`tags_all`, and one tag's members).
+    All,
+    /// Members of at least one set (`tags_any`).
+    Any,
 }
 
-/// True when every key is in one slot (always on a single node), so one multi-key
-/// command may run over them.
-fn one_slot(redis: &Redis, keys: &[String]) -> bool {
-    !redis.is_cluster() || keys.windows(2).all(|w| slot(&w[0]) == slot(&w[1]))
-}
+/// `COUNT` of the SSCANs of an unfiltered walk (one tag's members, the first tag of
+/// `tags_any`): about a page, but not so small that sparse tables take many rounds.
+const PLAIN_COUNT: usize = 20;
+/// `COUNT` of the SSCANs of a filtered walk, where many members may be dropped.
+const FILTERED_COUNT: usize = 200;
 
-/// Ids of the users having every one of `tags`. SINTER when the sets share a slot;
-/// on a cluster: SCARD of each, SMEMBERS of the smallest, SMISMEMBER of those ids in
-/// the others (work proportional to the smallest set, never a CROSSSLOT error).
-pub async fn with_all(redis: &Redis, tags: &[String]) -> AppResult<Vec<String>> {
+/// One page of the ids of users having all / any of `tags`, and the cursor after it;
+/// work bounded by the page and [`SCAN_BUDGET`] whatever the sets' sizes (see
+/// [`crate::redis::set_scan`]). A page may hold fewer than `limit` ids, or none, while
+/// the cursor is not `None`.
+///
+/// - **All**: the first page picks the smallest set (SCARD of each) and the cursor
+///   keeps to it; its members are walked with SSCAN and kept when `SMISMEMBER` finds
+///   them in every other set.
+/// - **Any**: the sets are walked one after another, in the order of the query; a
+///   member of set *i* is kept unless one of the sets before it holds it (it was
+///   served there), so every user comes once.
+pub async fn page(
+    redis: &Redis,
+    tags: &[String],
+    combine: Combine,
+    cursor: Option<SetCursor>,
+    limit: usize,
+) -> AppResult<(Vec<String>, Option<SetCursor>)> {
     let keys: Vec<String> = tags.iter().map(|t| redis.keys.tag_users(t)).collect();
-    if one_slot(redis, &keys) {
-        return Ok(redis.conn().sinter(&keys).await?);
+    if let Some(cursor) = &cursor
+        && cursor.part >= keys.len()
+    {
+        return Err(AppError::invalid(
+            "cursor",
+            "is not a cursor this list handed out; use `next_cursor` unchanged",
+        ));
     }
-    let mut sizes = Batch::new();
-    for key in &keys {
-        sizes.add(key.clone(), redis::cmd("SCARD").arg(key).clone());
-    }
-    let sizes: Vec<u64> = sizes
-        .run(&redis.conn)
-        .await?
-        .into_iter()
-        .map(redis::from_redis_value)
-        .collect::<Result<_, _>>()?;
-    let Some(smallest) = (0..keys.len()).min_by_key(|i| sizes[*i]) else {
-        return Ok(Vec::new());
-    };
-    if sizes[smallest] == 0 {
-        return Ok(Vec::new());
-    }
-    let mut ids: Vec<String> = redis.conn().smembers(&keys[smallest]).await?;
-    if ids.is_empty() {
-        return Ok(ids);
-    }
-    let others: Vec<&String> = keys
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != smallest)
-        .map(|(_, k)| k)
-        .collect();
-    let mut checks = Batch::new();
-    for key in &others {
-        for chunk in ids.chunks(CHUNK) {
-            checks.add(
-                (*key).clone(),
-                redis::cmd("SMISMEMBER").arg(*key).arg(chunk).clone(),
-            );
+    match combine {
+        Combine::All => {
+            let (part, from) = match cursor {
+                Some(cursor) => (cursor.part, cursor.pos),
+                None => {
+                    let sizes = set_scan::sizes(&redis.conn, &keys).await?;
+                    let Some(smallest) = (0..keys.len()).min_by_key(|i| sizes[*i]) else {
+                        return Ok((Vec::new(), None));
+                    };
+                    if sizes[smallest] == 0 {
+                        return Ok((Vec::new(), None));
+                    }
+                    let count = if keys.len() == 1 {
+                        PLAIN_COUNT
+                    } else {
+                        FILTERED_COUNT
+                    };
+                    (smallest, ScanPos::start(count.max(limit)))
+                }
+            };
+            let others: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != part)
+                .map(|(_, k)| k.clone())
+                .collect();
+            let walk = Walk {
+                key: &keys[part],
+                in_all: &others,
+                in_none: &[],
+            };
+            let step = set_scan::walk(&redis.conn, &walk, from, limit, SCAN_BUDGET).await?;
+            Ok((step.items, step.next.map(|pos| SetCursor { part, pos })))
+        }
+        Combine::Any => {
+            let count = |part: usize| {
+                if part == 0 {
+                    PLAIN_COUNT
+                } else {
+                    FILTERED_COUNT
+                }
+            };
+            let (mut part, mut pos) = match cursor {
+                Some(cursor) => (cursor.part, cursor.pos),
+                None => (0, ScanPos::start(count(0).max(limit))),
+            };
+            let mut items = Vec::new();
+            let mut examined = 0;
+            loop {
+                let walk = Walk {
+                    key: &keys[part],
+                    in_all: &[],
+                    in_none: &keys[..part],
+                };
+                let budget = SCAN_BUDGET.saturating_sub(examined);
+                let step =
+                    set_scan::walk(&redis.conn, &walk, pos, limit - items.len(), budget).await?;
+                items.extend(step.items);
+                examined += step.examined;
+                if let Some(next) = step.next {
+                    return Ok((items, Some(SetCursor { part, pos: next })));
+                }
+                part += 1;
+                if part == keys.len() {
+                    return Ok((items, None));
+                }
+                pos = ScanPos::start(count(part).max(limit));
+                if items.len() == limit || examined >= SCAN_BUDGET {
+                    return Ok((items, Some(SetCursor { part, pos })));
+                }
+            }
         }
     }
-    let mut everywhere = vec![true; ids.len()];
-    let replies = checks.run(&redis.conn).await?;
-    let chunks_per_key = ids.len().div_ceil(CHUNK);
-    for per_key in replies.chunks(chunks_per_key) {
-        let flags: Vec<bool> = per_key
-            .iter()
-            .map(|v| redis::from_redis_value::<Vec<bool>>(v.clone()))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        for (keep, member) in everywhere.iter_mut().zip(flags) {
-            *keep &= member;
-        }
-    }
-    let mut keep = everywhere.into_iter();
-    ids.retain(|_| keep.next().unwrap_or(false));
-    Ok(ids)
-}
-
-/// Ids of the users having at least one of `tags`. SUNION when the sets share a slot;
-/// on a cluster SMEMBERS of each (one batch) and the union in Rust.
-pub async fn with_any(redis: &Redis, tags: &[String]) -> AppResult<Vec<String>> {
-    let keys: Vec<String> = tags.iter().map(|t| redis.keys.tag_users(t)).collect();
-    if one_slot(redis, &keys) {
-        return Ok(redis.conn().sunion(&keys).await?);
-    }
-    let mut batch = Batch::new();
-    for key in &keys {
-        batch.add(key.clone(), redis::cmd("SMEMBERS").arg(key).clone());
-    }
-    let mut union = HashSet::new();
-    for reply in batch.run(&redis.conn).await? {
-        union.extend(redis::from_redis_value::<Vec<String>>(reply)?);
-    }
-    Ok(union.into_iter().collect())
 }
 
 /// Removes index entries of users that no longer exist (found by a reader).
