@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, problem, spawn_app_on, spawn_app_with, topology};
 
-const DAY1: &str = "2031-03-01";
-const DAY2: &str = "2031-03-02";
+const DAY1: &str = "2026-03-01";
+const DAY2: &str = "2026-03-02";
 /// The two users whose common followers are listed.
 const A: &str = "1";
 const B: &str = "2";
