@@ -207,9 +207,7 @@ pub struct AuthUser {
     pub user_id: String,
     pub username: String,
     pub role: Role,
-    /// SHA-256 of the token: the session's id in Redis.
-    pub token_hash: String,
-    /// Where the session is kept (its user and id), to check it again later.
+    /// Where the session is kept: its user and its id (the token's SHA-256).
     pub session_ref: sessions::token::SessionRef,
     pub session: SessionRecord,
 }
@@ -363,7 +361,6 @@ impl FromRequestParts<AppState> for AuthUser {
             user_id: session.user_id.clone(),
             username: session.username.clone(),
             role: session.role,
-            token_hash: session_ref.id.clone(),
             session_ref,
             session,
         })

@@ -88,7 +88,7 @@ pub async fn login(
         responses::Unauthorized, responses::Unavailable
     ))]
 pub async fn current_session(auth: AuthUser) -> Json<Session> {
-    Json(auth.session.view(&auth.token_hash))
+    Json(auth.session.view(&auth.session_ref.id))
 }
 
 /// Log out
@@ -103,7 +103,7 @@ pub async fn current_session(auth: AuthUser) -> Json<Session> {
         responses::Unauthorized, responses::Unavailable
     ))]
 pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> AppResult<Response> {
-    repo::revoke(&state.redis, &auth.user_id, &auth.token_hash).await?;
+    repo::revoke(&state.redis, &auth.user_id, &auth.session_ref.id).await?;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&clear) {
@@ -135,7 +135,7 @@ pub async fn list_sessions(
     let items = repo::list(&state.redis, &user_id)
         .await?
         .iter()
-        .map(|s| s.view(&auth.token_hash))
+        .map(|s| s.view(&auth.session_ref.id))
         .collect();
     Ok(Json(SessionList { items }))
 }

@@ -160,7 +160,7 @@ pub async fn change_password(
         &state.settings,
         &auth.user_id,
         input,
-        &auth.token_hash,
+        &auth.session_ref.id,
         &ip,
     )
     .await?;

@@ -81,17 +81,18 @@ pub async fn update(
 
 /// Checks `password` against the user's current one, counted by the login throttle
 /// (a wrong current password is a failed login: 429 after too many). Returns the
-/// stored hash it matched, for a compare-and-set. 404 when there is no such user.
+/// username and the stored hash it matched, for a compare-and-set. 404 when there is
+/// no such user.
 pub async fn verify_current_password(
     redis: &Redis,
     settings: &Settings,
     user_id: &str,
     password: String,
     ip: &str,
-) -> AppResult<String> {
+) -> AppResult<(String, String)> {
     let attempt = Attempt::new(redis, Some(user_id), "", ip);
     attempt.begin(redis, settings).await?;
-    let (_, _, stored) = repo::credentials(redis, user_id)
+    let (username, _, stored) = repo::credentials(redis, user_id)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     if !password::verify(password, Some(stored.clone())).await {
@@ -101,7 +102,7 @@ pub async fn verify_current_password(
         ));
     }
     attempt.succeeded(redis).await?;
-    Ok(stored)
+    Ok((username, stored))
 }
 
 /// Changes a user's password: needs the current one, applies the strength rule, and
@@ -118,27 +119,29 @@ pub async fn change_password(
     keep_session: &str,
     ip: &str,
 ) -> AppResult<u64> {
-    let (username, _, _) = repo::credentials(redis, user_id)
-        .await?
-        .ok_or(AppError::NotFound("user"))?;
-    let mut v = crate::validate::Validator::new();
-    v.check(
-        "current_password",
-        crate::validate::text(&change.current_password, 128),
-    )
-    .check(
-        "new_password",
-        password::check_strength(&change.new_password, &[&username]),
-    );
-    if change.new_password == change.current_password {
-        v.check(
+    crate::validate::Validator::new()
+        .check(
+            "current_password",
+            crate::validate::text(&change.current_password, 128),
+        )
+        .check(
             "new_password",
-            Err("must differ from the current password".into()),
-        );
-    }
-    v.finish()?;
-    let verified =
+            if change.new_password == change.current_password {
+                Err("must differ from the current password".into())
+            } else {
+                crate::validate::password(&change.new_password)
+            },
+        )
+        .finish()?;
+    let (username, verified) =
         verify_current_password(redis, settings, user_id, change.current_password, ip).await?;
+    // The rule that needs the account (not the username) runs once the caller is known.
+    crate::validate::Validator::new()
+        .check(
+            "new_password",
+            password::check_strength(&change.new_password, &[&username]),
+        )
+        .finish()?;
     let new_hash = password::hash(change.new_password).await?;
     if !repo::replace_password_hash(redis, user_id, &verified, &new_hash).await? {
         return Err(AppError::Conflict {
