@@ -1,9 +1,10 @@
-//! The application: shared state, the router with its middleware, and `run`.
+//! The application: the router with its middleware, and `run`. Assembly only: the
+//! state every handler reaches lives in [`crate::state`], so no area imports this module
+//! (it imports every area's router; the arrows point one way).
 //!
 //! `run` takes its listener and a shutdown future from the caller, so tests bind port 0
 //! and stop the server when they are done, and `main` wires SIGTERM/ctrl-c.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -21,45 +22,14 @@ use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Settings;
 use crate::error::AppError;
 use crate::ops::metrics;
 use crate::rate_limits::api_limiter::{self, ApiLimiter};
-use crate::redis::{Keys, Redis};
 use crate::server::ConnectionLimits;
+pub use crate::state::AppState;
 
 /// Largest request body accepted (JSON bodies here are small).
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
-
-/// What every handler can reach. Cheap to clone: handles and an `Arc`.
-#[derive(Clone)]
-pub struct AppState {
-    /// Redis: shared connection, key builder, dedicated-connection pool.
-    pub redis: Redis,
-    /// The settings the process started with.
-    pub settings: Arc<Settings>,
-    /// Live notifications: the process's one subscriber connection and its SSE clients.
-    pub notifications: crate::notifications::Hub,
-}
-
-impl AppState {
-    /// Connects to Redis (retrying briefly) and builds the state.
-    pub async fn connect(settings: Settings) -> anyhow::Result<AppState> {
-        Keys::validate_prefix(&settings.key_prefix).map_err(anyhow::Error::msg)?;
-        let keys = Keys::new(settings.key_prefix.clone());
-        let redis = Redis::connect_with_retry(
-            &settings.topology(),
-            keys,
-            Duration::from_secs(settings.redis_startup_secs),
-        )
-        .await?;
-        Ok(AppState {
-            notifications: crate::notifications::Hub::new(redis.clone()),
-            redis,
-            settings: Arc::new(settings),
-        })
-    }
-}
 
 /// Every API route with its OpenAPI operation, registered together so they cannot drift.
 pub fn api_router() -> OpenApiRouter<AppState> {

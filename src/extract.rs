@@ -14,9 +14,9 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::sessions::{self, SessionRecord};
+use crate::state::AppState;
 use crate::users::Role;
 use crate::validate;
 

@@ -68,6 +68,7 @@ pub mod seed;
 pub mod server;
 pub mod sessions;
 pub mod social;
+pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod users;

@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use agora::app::{self, AppState};
+use agora::app;
 use agora::config::{AdminCommand, Cli, Command};
+use agora::state::AppState;
 use agora::{seed, telemetry, users, workers};
 use clap::Parser;
 

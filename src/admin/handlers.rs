@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use super::model::{self, KeyInfo, KeyMemory, KeyPage, KeysQuery};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppQuery, AuthUser};
 use crate::jobs::{self, QueueStats};
 use crate::redis::batch::Batch;
+use crate::state::AppState;
 use crate::validate::{Validator, bounded};
 
 /// E-mail queue depths

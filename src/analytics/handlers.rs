@@ -8,10 +8,10 @@ use super::model::{
     Visit, VisitRecorded,
 };
 use super::repo::{self, Combine};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AppQuery};
 use crate::pagination::SetCursor;
+use crate::state::AppState;
 use crate::validate::bounded;
 
 /// Count a page view

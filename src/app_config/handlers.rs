@@ -6,9 +6,9 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::repo;
-use crate::app::AppState;
 use crate::error::{AppResult, responses};
 use crate::extract::{AppJson, AuthUser};
+use crate::state::AppState;
 
 /// The config: known keys with their types.
 #[derive(ToSchema)]

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use super::model::{AddItem, Cart, SetQuantity};
 use super::repo::{self, Change};
 use super::service;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AuthUser};
 use crate::products::model::{MAX_QUANTITY, check_units};
+use crate::state::AppState;
 use crate::validate;
 
 /// My cart

@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 
 use super::model::{Assignment, Experiment};
 use super::repo;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AuthUser};
+use crate::state::AppState;
 use crate::validate;
 
 /// Create or replace an experiment

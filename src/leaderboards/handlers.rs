@@ -8,9 +8,9 @@ use super::model::{
     SubmitScore, TopQuery,
 };
 use super::repo;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AppQuery, AuthUser};
+use crate::state::AppState;
 use crate::validate::{self, bounded};
 
 fn board_and_player(board: &str, player: &str) -> AppResult<()> {

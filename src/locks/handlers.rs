@@ -3,9 +3,9 @@
 
 use super::model::{AcquireLock, ExtendLock, Lock, ReleaseLock, check_ttl};
 use super::repo::{self, Held};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AuthUser};
+use crate::state::AppState;
 use crate::{time, validate};
 use axum::Json;
 use axum::extract::{Path, State};

@@ -9,11 +9,11 @@ use futures::Stream;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::hub::Listener;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::AuthUser;
 use crate::redis::Redis;
 use crate::sessions::{self, token::SessionRef};
+use crate::state::AppState;
 
 /// How often an idle stream sends a comment line, so proxies keep it open.
 const HEARTBEAT: Duration = Duration::from_secs(15);

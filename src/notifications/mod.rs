@@ -21,9 +21,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::error::AppResult;
 use crate::redis::Redis;
+use crate::state::AppState;
 use crate::time;
 
 pub use hub::Hub;

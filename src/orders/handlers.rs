@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use super::checkout::{self, CheckoutRequest};
 use super::model::{CreateOrder, Invoice, Order, OrderPage, OrderRecord, OrderStatus, UpdateOrder};
 use super::{repo, service};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AppQuery, AuthUser};
 use crate::pagination::PageQuery;
+use crate::state::AppState;
 use crate::validate;
 
 /// The header that makes order creation idempotent.

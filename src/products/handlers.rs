@@ -11,10 +11,10 @@ use super::model::{
     insufficient_stock, normalize_category,
 };
 use super::repo::{self, NewProduct, StockReply};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AppQuery, AuthUser};
 use crate::pagination::PageQuery;
+use crate::state::AppState;
 use crate::{time, validate};
 
 /// Create a product

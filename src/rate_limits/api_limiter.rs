@@ -36,10 +36,10 @@ use redis::AsyncCommands;
 
 use super::quotas;
 use super::repo::{self, QuotaUse, Rejection};
-use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::session_token;
 use crate::sessions::token;
+use crate::state::AppState;
 use crate::time;
 
 /// How long a token → user mapping is trusted for picking a bucket.

@@ -5,9 +5,9 @@ use axum::extract::State;
 
 use super::model::{CheckRequest, Decision, Quota, QuotaList};
 use super::{quotas, repo};
-use crate::app::AppState;
 use crate::error::{AppResult, responses};
 use crate::extract::{AppJson, AuthUser};
+use crate::state::AppState;
 use crate::time;
 
 /// Check a rate limit

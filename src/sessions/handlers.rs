@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use super::model::{Login, LoginResponse, Session, SessionList};
 use super::service::{self, ClientInfo};
 use super::{repo, token};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AuthUser, SESSION_COOKIE};
+use crate::state::AppState;
 
 /// Log in
 ///

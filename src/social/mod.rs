@@ -26,11 +26,11 @@ pub mod tags;
 
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::app::AppState;
 use crate::error::AppResult;
 use crate::pagination::{self, ScoreCursor, Window};
 use crate::redis::Redis;
 use crate::redis::batch::Batch;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -7,9 +7,9 @@ use axum::response::IntoResponse;
 
 use super::model::{ChangePassword, CreateUser, UpdateUser, User, UserQuery};
 use super::{repo, service};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AppQuery, AuthUser, ClientIp, resolve_user_id};
+use crate::state::AppState;
 
 /// Register a user
 ///

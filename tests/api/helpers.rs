@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use agora::app::{self, AppState};
+use agora::app;
 use agora::config::Settings;
 use agora::redis::{Redis, RedisConn, Topology};
+use agora::state::AppState;
 use redis::AsyncCommands;
 use redis_test::cluster::{RedisCluster, RedisClusterConfiguration};
 use redis_test::server::RedisServer;

@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 
 use super::model::ActivityPage;
 use super::service;
-use crate::app::AppState;
 use crate::error::{AppResult, responses};
 use crate::extract::{AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::PageQuery;
 use crate::social::posts::model::PostPage;
+use crate::state::AppState;
 
 /// Home feed
 ///

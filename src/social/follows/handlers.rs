@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use super::model::{CommonQuery, FollowPage};
 use super::repo::Side;
 use super::service;
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::{PageQuery, PartScoreCursor};
+use crate::state::AppState;
 use crate::validate;
 
 /// Follow a user

@@ -7,10 +7,10 @@ use axum::response::IntoResponse;
 
 use super::model::{Comment, CommentPage, NewComment, NewPost, Post, PostPage};
 use super::{repo, service};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::PageQuery;
+use crate::state::AppState;
 use crate::validate;
 
 /// Publish a post

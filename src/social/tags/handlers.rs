@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 
 use super::model::{TagSearch, UserIdPage, UserPage, parse_tag};
 use super::{repo, service};
-use crate::app::AppState;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppQuery, AuthUser, resolve_user_id};
 use crate::pagination::{PageQuery, SetCursor};
+use crate::state::AppState;
 
 /// Tag a user
 ///

@@ -1,0 +1,40 @@
+//! What every handler can reach: the Redis handle, the settings, the notification hub.
+//!
+//! Its own module, below every area: handlers import the state, the application
+//! (`app.rs`) imports the handlers' routers, and neither points back up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Settings;
+use crate::redis::{Keys, Redis};
+
+/// What every handler can reach. Cheap to clone: handles and an `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    /// Redis: shared connection, key builder, dedicated-connection pool.
+    pub redis: Redis,
+    /// The settings the process started with.
+    pub settings: Arc<Settings>,
+    /// Live notifications: the process's one subscriber connection and its SSE clients.
+    pub notifications: crate::notifications::Hub,
+}
+
+impl AppState {
+    /// Connects to Redis (retrying briefly) and builds the state.
+    pub async fn connect(settings: Settings) -> anyhow::Result<AppState> {
+        Keys::validate_prefix(&settings.key_prefix).map_err(anyhow::Error::msg)?;
+        let keys = Keys::new(settings.key_prefix.clone());
+        let redis = Redis::connect_with_retry(
+            &settings.topology(),
+            keys,
+            Duration::from_secs(settings.redis_startup_secs),
+        )
+        .await?;
+        Ok(AppState {
+            notifications: crate::notifications::Hub::new(redis.clone()),
+            redis,
+            settings: Arc::new(settings),
+        })
+    }
+}
