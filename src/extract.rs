@@ -6,10 +6,13 @@
 //! header, else the session cookie, whatever other `Authorization` scheme is sent),
 //! refuses cookie-authenticated state changes from other origins (CSRF), slides the
 //! session's idle timeout in the same round trip, and is where the owner-or-admin rule
-//! lives.
+//! lives ([`AuthUser::may_act_for`]); [`AdminUser`] is the extractor of admin-only
+//! operations. [`PathId`] is a validated `{id}` path segment.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::extract::{
+    FromRequest, FromRequestParts, OptionalFromRequestParts, Path, RawPathParams, Request,
+};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -183,6 +186,36 @@ where
     }
 }
 
+/// Path parameters that are all ids (`/v1/orders/{id}`, `/v1/leaderboards/{board}/players/{player_id}`):
+/// each is checked with [`validate::id`] under its route name, every bad one named in
+/// one 422, before the handler runs. `ValidPath<String>` for one parameter,
+/// `ValidPath<(String, String)>` for two. Routes with a parameter that is not an id (a
+/// tag, a date, a session id, a raw key) use axum's `Path` and that value's own check.
+pub struct ValidPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+        let mut validator = validate::Validator::new();
+        for (name, value) in &raw {
+            validator.check(name, validate::id(value));
+        }
+        validator.finish()?;
+        let Path(value) = <Path<T> as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+        Ok(ValidPath(value))
+    }
+}
+
 /// The client's address as text (`""` when the connection info is missing, as in
 /// in-process tests): the key of per-address throttles and what a session records.
 pub struct ClientIp(pub String);
@@ -217,21 +250,45 @@ impl AuthUser {
         self.role == Role::Admin
     }
 
-    /// Resolves a `{id}` path segment (`me` = the session user) and requires that the
-    /// session user owns it or is an admin: the one owner-or-admin check of the API.
-    pub fn owned_user_id(&self, path_id: &str) -> AppResult<String> {
-        let id = resolve_user_id(path_id, Some(self))?;
-        if id == self.user_id || self.is_admin() {
-            Ok(id)
+    /// The authorization rule of the API: a user may act for themselves (what they
+    /// own), an admin for anyone. Every owner-or-admin check goes through here.
+    pub fn may_act_for(&self, owner: &str) -> bool {
+        owner == self.user_id || self.is_admin()
+    }
+
+    /// [`AuthUser::may_act_for`] as a result: 403 when the session user may not act
+    /// for `owner`.
+    pub fn act_for(&self, owner: &str) -> AppResult<()> {
+        if self.may_act_for(owner) {
+            Ok(())
         } else {
             Err(AppError::Forbidden)
         }
     }
 
-    /// Admins only.
-    pub fn require_admin(&self) -> AppResult<()> {
-        if self.is_admin() {
-            Ok(())
+    /// Resolves a `{id}` path segment (`me` = the session user) and requires that the
+    /// session user may act for it.
+    pub fn owned_user_id(&self, path_id: &str) -> AppResult<String> {
+        let id = resolve_user_id(path_id, Some(self))?;
+        self.act_for(&id)?;
+        Ok(id)
+    }
+}
+
+/// The session user of an admin-only operation: 401 without a session, 403 for a
+/// session that is not an admin's. Extracted before the body, so a caller who may not
+/// call the operation learns that first.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<AdminUser> {
+        let auth =
+            <AuthUser as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        if auth.is_admin() {
+            Ok(AdminUser(auth))
         } else {
             Err(AppError::Forbidden)
         }

@@ -44,6 +44,7 @@
 //! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
 //!   [`workers`] (the billing consumer group, the order sweeper).
 
+pub mod accounts;
 pub mod admin;
 pub mod analytics;
 pub mod app;

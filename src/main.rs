@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use agora::app;
 use agora::config::{AdminCommand, Cli, Command};
 use agora::state::AppState;
-use agora::{seed, telemetry, users, workers};
+use agora::{accounts, seed, telemetry, users, workers};
 use clap::Parser;
 
 /// glibc malloc took ~20% of the CPU profile of `GET /v1/users/{id}` (many small
@@ -95,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: AdminCommand::Grant { username },
         } => {
             let state = AppState::connect(settings).await?;
-            let id = users::service::grant_admin(&state.redis, &username)
+            let id = accounts::grant_admin(&state.redis, &username)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("granted admin to {username} (user {id})");

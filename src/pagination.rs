@@ -9,23 +9,25 @@
 //! never split or repeated either.
 //!
 //! The cursor is opaque to clients (hex of the position, validated on the way in: a
-//! forged cursor is a 422, never a Redis error). This module only builds commands and
-//! filters replies; the repositories run them.
+//! forged cursor is a 422, never a Redis error). This module is the HTTP side: the
+//! query, the cursors, and [`Page`], the one shape of every list answer. The Redis side
+//! (the ZRANGE windows a page is read from) is [`crate::redis::paging`].
 
-use redis::{Cmd, Value};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::error::{AppError, AppResult};
+use crate::redis::paging::IdRange;
 use crate::redis::set_scan::{MAX_SCAN_COUNT, ScanPos};
 
 /// Items per page when `?limit=` is absent.
 pub const DEFAULT_LIMIT: usize = 20;
 /// Largest `?limit=` accepted.
 pub const MAX_LIMIT: usize = 100;
-/// Extra entries fetched beyond a page so that entries tied with the cursor's score
-/// (which the filter drops) rarely force a second fetch.
-const TIE_SLACK: usize = 8;
 
 /// `?limit=&cursor=` of a list endpoint.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -66,57 +68,92 @@ impl PageQuery {
 
     /// Limit and position for a sorted set scored by numeric id (products, orders):
     /// the cursor is the last id served.
-    pub fn page(&self) -> AppResult<Page> {
+    pub fn page(&self) -> AppResult<IdRange> {
         let limit = self.limit()?;
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
             Some(text) => Some(text.parse::<u64>().map_err(|_| bad_cursor())?),
         };
-        Ok(Page { limit, after })
+        Ok(IdRange { limit, after })
     }
 }
 
-/// A validated page request: how many, and after which score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub limit: usize,
-    /// Only items strictly past this score (in the list's direction) belong to the page.
-    pub after: Option<u64>,
+/// One page of a list, the answer of every list endpoint: `{items, next_cursor}`.
+///
+/// In the OpenAPI document each page keeps the name its clients know (`PostPage`,
+/// `OrderPage`, …): the item type says it through [`Paged`], and each area declares
+/// `pub type PostPage = Page<Post>;` for its handlers' `body = PostPage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
-impl Page {
-    /// The `ZRANGE … BYSCORE [REV] LIMIT 0 n` command for this page of `key`: one more
-    /// item than the page holds, so the caller knows whether another page follows.
-    pub fn zrange(&self, key: &str, newest_first: bool) -> redis::Cmd {
-        let mut cmd = redis::cmd("ZRANGE");
-        cmd.arg(key);
-        let bound = |score: Option<u64>, open: &str| match score {
-            Some(score) => format!("({score}"),
-            None => open.to_string(),
-        };
-        if newest_first {
-            cmd.arg(bound(self.after, "+inf")).arg("-inf");
-        } else {
-            cmd.arg(bound(self.after, "-inf")).arg("+inf");
-        }
-        cmd.arg("BYSCORE");
-        if newest_first {
-            cmd.arg("REV");
-        }
-        cmd.arg("LIMIT").arg(0).arg(self.limit + 1);
-        cmd
+/// An item type that is listed in pages: the page's schema name and description.
+pub trait Paged: ToSchema {
+    /// The page's schema name in the OpenAPI document, e.g. `PostPage`.
+    const PAGE_NAME: &'static str;
+    /// The page schema's description.
+    const PAGE_DESCRIPTION: &'static str;
+
+    /// The schema of `items`: an array of references to the item schema.
+    fn items_schema() -> ArrayBuilder {
+        ArrayBuilder::new().items(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+            Self::name(),
+        )))
     }
 
-    /// Splits the `limit + 1` ids of [`Page::zrange`] into this page's ids and the
-    /// next cursor (the last id's score; ids are numeric, and are their own score).
-    pub fn split(&self, mut ids: Vec<String>) -> (Vec<String>, Option<String>) {
-        if ids.len() > self.limit {
-            ids.truncate(self.limit);
-            let next = ids.last().cloned();
-            (ids, next)
-        } else {
-            (ids, None)
+    /// Whether the item schema is a component (a primitive like `String` is not).
+    const ITEM_IS_COMPONENT: bool = true;
+}
+
+impl<T: Paged> PartialSchema for Page<T> {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .description(Some(T::PAGE_DESCRIPTION))
+            .property("items", T::items_schema())
+            .required("items")
+            .property(
+                "next_cursor",
+                ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                        Type::String,
+                        Type::Null,
+                    ]))
+                    .description(Some(
+                        "Pass as `?cursor=` for the next page; `null` on the last page.",
+                    )),
+            )
+            .into()
+    }
+}
+
+impl<T: Paged> ToSchema for Page<T> {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed(T::PAGE_NAME)
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        if T::ITEM_IS_COMPONENT {
+            schemas.push((T::name().into_owned(), T::schema()));
+            T::schemas(schemas);
         }
+    }
+}
+
+/// Page of user ids (`/v1/tags/{tag}/users`): strings, not a component.
+impl Paged for String {
+    const PAGE_NAME: &'static str = "UserIdPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of user ids.";
+    const ITEM_IS_COMPONENT: bool = false;
+
+    // The derive this replaces wrote `example` too (what generated clients show).
+    #[allow(deprecated)]
+    fn items_schema() -> ArrayBuilder {
+        ArrayBuilder::new()
+            .items(ObjectBuilder::new().schema_type(Type::String))
+            .example(Some(serde_json::json!(["1", "2"])))
     }
 }
 
@@ -172,64 +209,6 @@ impl ScoreCursor {
     /// scores by member bytes, and `ZRANGE … REV` reverses that).
     pub fn is_before(&self, score: i64, member: &str) -> bool {
         score < self.score || (score == self.score && member.as_bytes() < self.member.as_bytes())
-    }
-}
-
-/// `ZRANGE key <max> -inf BYSCORE REV LIMIT 0 <count> WITHSCORES`: up to `count`
-/// entries from the cursor's score down (inclusive: entries tied with the cursor are
-/// removed by [`Window::from_reply`]).
-pub fn newest_first_cmd(key: &str, after: Option<&ScoreCursor>, count: usize) -> Cmd {
-    let max = after.map_or_else(|| "+inf".to_string(), |c| c.score.to_string());
-    redis::cmd("ZRANGE")
-        .arg(key)
-        .arg(max)
-        .arg("-inf")
-        .arg("BYSCORE")
-        .arg("REV")
-        .arg("LIMIT")
-        .arg(0)
-        .arg(count)
-        .arg("WITHSCORES")
-        .clone()
-}
-
-/// How many entries to ask for to fill a page of `limit` (+1 tells whether there is a
-/// next page).
-pub fn first_fetch(limit: usize) -> usize {
-    limit + 1 + TIE_SLACK
-}
-
-/// Entries of one sorted set after a cursor, newest first.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Window {
-    /// `(member, score)`, newest first, strictly after the cursor.
-    pub entries: Vec<(String, i64)>,
-    /// True when Redis may hold more entries than were fetched.
-    pub truncated: bool,
-}
-
-impl Window {
-    /// Parses a [`newest_first_cmd`] reply for `fetched` entries and drops what is not
-    /// strictly after `after`.
-    pub fn from_reply(
-        reply: Value,
-        after: Option<&ScoreCursor>,
-        fetched: usize,
-    ) -> redis::RedisResult<Window> {
-        let raw: Vec<(String, f64)> = redis::from_redis_value(reply)?;
-        let truncated = raw.len() >= fetched;
-        let entries = raw
-            .into_iter()
-            .map(|(member, score)| (member, score as i64))
-            .filter(|(member, score)| after.is_none_or(|c| c.is_before(*score, member)))
-            .collect();
-        Ok(Window { entries, truncated })
-    }
-
-    /// True when ties with the cursor ate the slack, so the window holds fewer than
-    /// `want` entries while Redis may hold more: fetch again with a larger count.
-    pub fn needs_more(&self, want: usize) -> bool {
-        self.truncated && self.entries.len() < want
     }
 }
 
@@ -414,50 +393,5 @@ mod tests {
         for bad in ["0", "101", "-1", "x", ""] {
             assert!(query(bad).limit().is_err(), "{bad:?}");
         }
-    }
-}
-
-#[cfg(test)]
-mod id_page_tests {
-    use super::*;
-
-    fn query(limit: Option<&str>, cursor: Option<&str>) -> PageQuery {
-        PageQuery {
-            limit: limit.map(String::from),
-            cursor: cursor.map(String::from),
-        }
-    }
-
-    #[test]
-    fn limits_and_cursors_are_validated() {
-        assert_eq!(
-            query(None, None).page().unwrap(),
-            Page {
-                limit: 20,
-                after: None
-            }
-        );
-        assert_eq!(
-            query(Some("5"), Some("1007")).page().unwrap().after,
-            Some(1007)
-        );
-        assert!(query(Some("0"), None).page().is_err());
-        assert!(query(Some("101"), None).page().is_err());
-        assert!(query(Some("ten"), None).page().is_err());
-        assert!(query(None, Some("abc")).page().is_err());
-    }
-
-    #[test]
-    fn a_full_page_names_the_next_cursor() {
-        let page = Page {
-            limit: 2,
-            after: None,
-        };
-        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(
-            page.split(ids(&["1", "2", "3"])),
-            (ids(&["1", "2"]), Some("2".to_string()))
-        );
-        assert_eq!(page.split(ids(&["1", "2"])), (ids(&["1", "2"]), None));
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 
 use super::model::{self, KeyInfo, KeyMemory, KeyPage, KeysQuery};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppQuery, AuthUser};
+use crate::extract::{AdminUser, AppQuery};
 use crate::jobs::{self, QueueStats};
 use crate::redis::batch::Batch;
 use crate::state::AppState;
@@ -26,9 +26,8 @@ use crate::validate::{Validator, bounded};
     ))]
 pub async fn email_queue(
     State(state): State<AppState>,
-    auth: AuthUser,
+    _admin: AdminUser,
 ) -> AppResult<Json<QueueStats>> {
-    auth.require_admin()?;
     Ok(Json(jobs::email_stats(&state.redis).await?))
 }
 
@@ -49,10 +48,9 @@ pub async fn email_queue(
     ))]
 pub async fn keys(
     State(state): State<AppState>,
-    auth: AuthUser,
+    _admin: AdminUser,
     AppQuery(query): AppQuery<KeysQuery>,
 ) -> AppResult<Json<KeyPage>> {
-    auth.require_admin()?;
     let pattern = query.pattern.unwrap_or_else(|| "*".to_string());
     let cursor = query.cursor.unwrap_or_default();
     let mut v = Validator::new();
@@ -128,10 +126,9 @@ fn glob_escape(text: &str) -> String {
     ))]
 pub async fn key_memory(
     State(state): State<AppState>,
-    auth: AuthUser,
+    _admin: AdminUser,
     Path(key): Path<String>,
 ) -> AppResult<Json<KeyMemory>> {
-    auth.require_admin()?;
     model::key_name(&key).map_err(|m| AppError::invalid("key", m))?;
     let full = format!("{}{}", state.redis.keys.prefix(), key);
     let bytes: Option<u64> = redis::cmd("MEMORY")

@@ -1,5 +1,6 @@
 //! Admin types and input checks.
 
+use crate::pagination::{Page, Paged};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -42,11 +43,11 @@ pub struct KeyInfo {
 }
 
 /// A page of keys.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeyPage {
-    pub items: Vec<KeyInfo>,
-    /// Pass as `cursor` for the next page; `null` when the iteration is complete.
-    pub next_cursor: Option<String>,
+pub type KeyPage = Page<KeyInfo>;
+
+impl Paged for KeyInfo {
+    const PAGE_NAME: &'static str = "KeyPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of keys.";
 }
 
 /// `MEMORY USAGE` of one key.

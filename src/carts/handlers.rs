@@ -1,14 +1,14 @@
 //! HTTP handlers for carts. `{id}` is a user id or `me`; owner or admin.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::model::{AddItem, Cart, SetQuantity};
 use super::repo::{self, Change};
 use super::service;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser};
+use crate::extract::{AppJson, AuthUser, ValidPath};
 use crate::products::model::{MAX_QUANTITY, check_units};
 use crate::state::AppState;
 use crate::validate;
@@ -31,7 +31,7 @@ use crate::validate;
 pub async fn get_cart(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<Cart>> {
     let id = auth.owned_user_id(&id)?;
     Ok(Json(service::view(&state.redis, &id).await?))
@@ -56,7 +56,7 @@ pub async fn get_cart(
 pub async fn add_item(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<AddItem>,
 ) -> AppResult<Json<Cart>> {
     let id = auth.owned_user_id(&id)?;
@@ -93,11 +93,10 @@ pub async fn add_item(
 pub async fn set_item(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, product_id)): Path<(String, String)>,
+    ValidPath((id, product_id)): ValidPath<(String, String)>,
     AppJson(input): AppJson<SetQuantity>,
 ) -> AppResult<Json<Cart>> {
     let id = auth.owned_user_id(&id)?;
-    validate::path_id("product_id", &product_id)?;
     if input.quantity > MAX_QUANTITY {
         return Err(AppError::invalid(
             "quantity",
@@ -127,10 +126,9 @@ pub async fn set_item(
 pub async fn remove_item(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, product_id)): Path<(String, String)>,
+    ValidPath((id, product_id)): ValidPath<(String, String)>,
 ) -> AppResult<StatusCode> {
     let id = auth.owned_user_id(&id)?;
-    validate::path_id("product_id", &product_id)?;
     let _ = repo::update(&state.redis, &id, &product_id, Change::Set(0)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -149,7 +147,7 @@ pub async fn remove_item(
 pub async fn clear_cart(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<StatusCode> {
     let id = auth.owned_user_id(&id)?;
     repo::clear(&state.redis, &id).await?;

@@ -1,14 +1,13 @@
 //! HTTP handlers for experiments.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::model::{Assignment, Experiment};
 use super::repo;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser};
+use crate::extract::{AdminUser, AppJson, ValidPath};
 use crate::state::AppState;
-use crate::validate;
 
 /// Create or replace an experiment
 ///
@@ -27,12 +26,10 @@ use crate::validate;
     ))]
 pub async fn put_experiment(
     State(state): State<AppState>,
-    auth: AuthUser,
-    Path(name): Path<String>,
+    _admin: AdminUser,
+    ValidPath(name): ValidPath<String>,
     AppJson(input): AppJson<Experiment>,
 ) -> AppResult<Json<Experiment>> {
-    auth.require_admin()?;
-    validate::path_id("name", &name)?;
     input.validate()?;
     repo::put(&state.redis, &name, &input).await?;
     Ok(Json(input))
@@ -49,9 +46,8 @@ pub async fn put_experiment(
     ))]
 pub async fn get_experiment(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ValidPath(name): ValidPath<String>,
 ) -> AppResult<Json<Experiment>> {
-    validate::path_id("name", &name)?;
     repo::get(&state.redis, &name)
         .await?
         .map(Json)
@@ -75,12 +71,8 @@ pub async fn get_experiment(
     ))]
 pub async fn assign(
     State(state): State<AppState>,
-    Path((name, subject)): Path<(String, String)>,
+    ValidPath((name, subject)): ValidPath<(String, String)>,
 ) -> AppResult<Json<Assignment>> {
-    validate::Validator::new()
-        .check("name", validate::id(&name))
-        .check("subject", validate::id(&subject))
-        .finish()?;
     // Two tries: the weights may change between reading them and assigning.
     for _ in 0..2 {
         let experiment = repo::get(&state.redis, &name)

@@ -1,7 +1,7 @@
 //! HTTP handlers for leaderboards.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::model::{
     AroundQuery, GameResult, MAX_SCORE, PlayerEntry, Ranking, ResultRecorded, ScoreRank,
@@ -9,16 +9,9 @@ use super::model::{
 };
 use super::repo;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AppQuery, AuthUser};
+use crate::extract::{AppJson, AppQuery, AuthUser, ValidPath};
 use crate::state::AppState;
-use crate::validate::{self, bounded};
-
-fn board_and_player(board: &str, player: &str) -> AppResult<()> {
-    validate::Validator::new()
-        .check("board", validate::id(board))
-        .check("player_id", validate::id(player))
-        .finish()
-}
+use crate::validate::bounded;
 
 /// Submit a score
 ///
@@ -47,10 +40,9 @@ fn board_and_player(board: &str, player: &str) -> AppResult<()> {
 pub async fn submit_score(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(board): Path<String>,
+    ValidPath(board): ValidPath<String>,
     AppJson(input): AppJson<SubmitScore>,
 ) -> AppResult<Json<ScoreRank>> {
-    validate::path_id("board", &board)?;
     input.validate()?;
     let player_id = auth.owned_user_id(&input.player_id)?;
     let mut profile = Vec::new();
@@ -98,10 +90,9 @@ fn out_of_range(field: &str, refused: repo::OutOfRange) -> AppError {
     ))]
 pub async fn top(
     State(state): State<AppState>,
-    Path(board): Path<String>,
+    ValidPath(board): ValidPath<String>,
     AppQuery(query): AppQuery<TopQuery>,
 ) -> AppResult<Json<Ranking>> {
-    validate::path_id("board", &board)?;
     let limit = bounded("limit", query.limit, 1, 100, 10)?;
     Ok(Json(Ranking {
         items: repo::top(&state.redis, &board, limit).await?,
@@ -122,9 +113,8 @@ pub async fn top(
     ))]
 pub async fn player(
     State(state): State<AppState>,
-    Path((board, player_id)): Path<(String, String)>,
+    ValidPath((board, player_id)): ValidPath<(String, String)>,
 ) -> AppResult<Json<PlayerEntry>> {
-    board_and_player(&board, &player_id)?;
     repo::player(&state.redis, &board, &player_id)
         .await?
         .map(Json)
@@ -144,10 +134,9 @@ pub async fn player(
     ))]
 pub async fn around(
     State(state): State<AppState>,
-    Path((board, player_id)): Path<(String, String)>,
+    ValidPath((board, player_id)): ValidPath<(String, String)>,
     AppQuery(query): AppQuery<AroundQuery>,
 ) -> AppResult<Json<Ranking>> {
-    board_and_player(&board, &player_id)?;
     let radius = bounded("radius", query.radius, 0, 50, 5)?;
     repo::around(&state.redis, &board, &player_id, radius)
         .await?
@@ -178,10 +167,9 @@ pub async fn around(
 pub async fn record_result(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((board, player_id)): Path<(String, String)>,
+    ValidPath((board, player_id)): ValidPath<(String, String)>,
     AppJson(input): AppJson<GameResult>,
 ) -> AppResult<Json<ResultRecorded>> {
-    board_and_player(&board, &player_id)?;
     super::model::score(input.points).map_err(|m| AppError::invalid("points", m))?;
     let player_id = auth.owned_user_id(&player_id)?;
     repo::record_result(

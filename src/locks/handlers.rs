@@ -4,11 +4,11 @@
 use super::model::{AcquireLock, ExtendLock, Lock, ReleaseLock, check_ttl};
 use super::repo::{self, Held};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser};
+use crate::extract::{AppJson, AuthUser, ValidPath};
 use crate::state::AppState;
 use crate::{time, validate};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
@@ -62,7 +62,7 @@ fn check(resource: &str, ttl_ms: Option<i64>) -> AppResult<()> {
 pub async fn acquire_lock(
     State(state): State<AppState>,
     _auth: AuthUser,
-    Path(resource): Path<String>,
+    ValidPath(resource): ValidPath<String>,
     AppJson(input): AppJson<AcquireLock>,
 ) -> AppResult<impl IntoResponse> {
     check(&resource, Some(input.ttl_ms))?;
@@ -108,7 +108,7 @@ pub async fn acquire_lock(
 pub async fn extend_lock(
     State(state): State<AppState>,
     _auth: AuthUser,
-    Path(resource): Path<String>,
+    ValidPath(resource): ValidPath<String>,
     AppJson(input): AppJson<ExtendLock>,
 ) -> AppResult<Json<Lock>> {
     check(&resource, Some(input.ttl_ms))?;
@@ -144,7 +144,7 @@ pub async fn extend_lock(
 pub async fn release_lock(
     State(state): State<AppState>,
     _auth: AuthUser,
-    Path(resource): Path<String>,
+    ValidPath(resource): ValidPath<String>,
     AppJson(input): AppJson<ReleaseLock>,
 ) -> AppResult<StatusCode> {
     check(&resource, None)?;

@@ -19,7 +19,7 @@
 //!    given back (idempotently) and the answer is 409 `insufficient-stock` naming it.
 //! 4. **Commit**: one script turns the order `pending` with its item snapshot, only for
 //!    the lease holder.
-//! 5. **Settle** (see `service`): the key is marked done, the order indexed for the
+//! 5. **Settle** (see `settle`): the key is marked done, the order indexed for the
 //!    user, the cart emptied of what was bought, the event appended, the user notified;
 //!    then the order leaves `orders:inflight`.
 //!
@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use super::model::{Line, Order, OrderItem, OrderRecord, fingerprint};
 use super::repo::{self, Abort, Begin, Claim, NewCheckout};
-use super::service;
+use super::settle::{IdempotencyKey, give_back, settle};
 use crate::carts;
 use crate::error::{AppError, AppResult};
 use crate::products;
@@ -198,7 +198,7 @@ async fn attempt(
         Begin::Started if lines.is_empty() => {
             // The order vanished between the look above and here (rolled back): undo
             // this empty record and look again.
-            give_back(redis, order_id, &[], user_id, "").await?;
+            give_back(redis, order_id, &[], None).await?;
             return Ok(Attempt::Wait);
         }
         Begin::Started => lines,
@@ -213,7 +213,7 @@ async fn attempt(
             let Some(order) = repo::get(redis, order_id).await? else {
                 return Ok(Attempt::Restart);
             };
-            service::settle(redis, &order).await?;
+            settle(redis, &order).await?;
             return Ok(match order.view() {
                 Some(view) => Attempt::Done(Box::new(view)),
                 None => Attempt::Wait,
@@ -251,7 +251,7 @@ async fn attempt(
         last_event: "order.created".into(),
         fields: [("created_at".to_string(), created_at)].into(),
     };
-    service::settle(redis, &record).await?;
+    settle(redis, &record).await?;
     let order = record
         .view()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("committed order has no status")))?;
@@ -299,7 +299,11 @@ async fn roll_back(redis: &Redis, order_id: &str, token: &str) -> AppResult<()> 
         idempotency_key,
     } = repo::abort_checkout(redis, order_id, Some(token), now_ms).await?
     {
-        give_back(redis, order_id, &lines, &user_id, &idempotency_key).await?;
+        let key = IdempotencyKey {
+            user_id: &user_id,
+            key: &idempotency_key,
+        };
+        give_back(redis, order_id, &lines, Some(key)).await?;
     }
     Ok(())
 }
@@ -315,32 +319,14 @@ async fn lost_lease(redis: &Redis, order_id: &str, lines: &[Line]) -> AppResult<
             lines: stored,
             user_id,
             idempotency_key,
-        } => give_back(redis, order_id, &stored, &user_id, &idempotency_key).await,
-        Abort::Gone => give_back(redis, order_id, lines, "", "").await,
+        } => {
+            let key = IdempotencyKey {
+                user_id: &user_id,
+                key: &idempotency_key,
+            };
+            give_back(redis, order_id, &stored, Some(key)).await
+        }
+        Abort::Gone => give_back(redis, order_id, lines, None).await,
         Abort::Busy | Abort::Committed => Ok(()),
     }
-}
-
-/// The rest of a rollback once the order is `aborting`: every line's stock back
-/// (idempotent), then the order, its key record and its inflight entry go. Used by the
-/// request that failed and by the sweeper.
-pub async fn give_back(
-    redis: &Redis,
-    order_id: &str,
-    lines: &[Line],
-    user_id: &str,
-    idempotency_key: &str,
-) -> AppResult<()> {
-    futures::future::try_join_all(
-        lines
-            .iter()
-            .map(|line| products::repo::release(redis, &line.product_id, order_id)),
-    )
-    .await?;
-    repo::delete(redis, order_id).await?;
-    if !idempotency_key.is_empty() {
-        repo::forget_idempotency(redis, user_id, idempotency_key, order_id).await?;
-    }
-    repo::clear_inflight(redis, order_id).await?;
-    Ok(())
 }

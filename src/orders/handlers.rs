@@ -1,7 +1,7 @@
 //! HTTP handlers for orders: parse, authorize, call the service, respond.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -9,7 +9,7 @@ use super::checkout::{self, CheckoutRequest};
 use super::model::{CreateOrder, Invoice, Order, OrderPage, OrderRecord, OrderStatus, UpdateOrder};
 use super::{repo, service};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AppQuery, AuthUser};
+use crate::extract::{AdminUser, AppJson, AppQuery, AuthUser, ValidPath};
 use crate::pagination::PageQuery;
 use crate::state::AppState;
 use crate::validate;
@@ -103,16 +103,12 @@ pub async fn create_order(
 
 /// Loads a committed order the session user may see (owner or admin).
 async fn visible_order(state: &AppState, auth: &AuthUser, id: &str) -> AppResult<OrderRecord> {
-    validate::path_id("id", id)?;
     let order = repo::get(&state.redis, id)
         .await?
         .filter(|o| o.status().is_some())
         .ok_or(AppError::NotFound("order"))?;
-    if order.user_id == auth.user_id || auth.is_admin() {
-        Ok(order)
-    } else {
-        Err(AppError::Forbidden)
-    }
+    auth.act_for(&order.user_id)?;
+    Ok(order)
 }
 
 /// Get an order
@@ -131,7 +127,7 @@ async fn visible_order(state: &AppState, auth: &AuthUser, id: &str) -> AppResult
 pub async fn get_order(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<Order>> {
     let order = visible_order(&state, &auth, &id).await?;
     order.view().map(Json).ok_or(AppError::NotFound("order"))
@@ -160,12 +156,10 @@ pub async fn get_order(
     ))]
 pub async fn update_order(
     State(state): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<String>,
+    _admin: AdminUser,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<UpdateOrder>,
 ) -> AppResult<Json<Order>> {
-    auth.require_admin()?;
-    validate::path_id("id", &id)?;
     if input.status == OrderStatus::Pending {
         return Err(AppError::invalid(
             "status",
@@ -197,7 +191,7 @@ pub async fn update_order(
 pub async fn cancel_order(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<Order>> {
     visible_order(&state, &auth, &id).await?;
     Ok(Json(
@@ -222,7 +216,7 @@ pub async fn cancel_order(
 pub async fn get_invoice(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<Invoice>> {
     visible_order(&state, &auth, &id).await?;
     repo::invoice(&state.redis, &id)
@@ -249,7 +243,7 @@ pub async fn get_invoice(
 pub async fn list_user_orders(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<OrderPage>> {
     let id = auth.owned_user_id(&id)?;

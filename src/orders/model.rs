@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::carts::model::MAX_LINES;
 use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, Paged};
 use crate::products::model::{MAX_QUANTITY, check_units};
 use crate::validate;
 
@@ -247,11 +248,11 @@ pub struct UpdateOrder {
 }
 
 /// A page of a user's orders, newest first.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrderPage {
-    pub items: Vec<Order>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type OrderPage = Page<Order>;
+
+impl Paged for Order {
+    const PAGE_NAME: &'static str = "OrderPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of a user's orders, newest first.";
 }
 
 /// Whether an invoice is still to be paid.

@@ -20,9 +20,9 @@ use redis::{AsyncCommands, Value};
 use super::model::{Line, OrderItem, OrderRecord, OrderStatus};
 use crate::carts::model::CART_TTL_MS;
 use crate::error::{AppError, AppResult};
-use crate::pagination::Page;
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
+use crate::redis::paging::IdRange;
 use crate::redis::{Redis, scripts};
 
 /// How long an `Idempotency-Key` is remembered.
@@ -315,7 +315,7 @@ pub async fn get(redis: &Redis, order_id: &str) -> AppResult<Option<OrderRecord>
 pub async fn list_for_user(
     redis: &Redis,
     user_id: &str,
-    page: Page,
+    page: IdRange,
 ) -> AppResult<(Vec<OrderRecord>, Option<String>)> {
     let index = redis.keys.user_part(user_id, UserPart::Orders);
     let ids: Vec<String> = page

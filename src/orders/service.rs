@@ -1,5 +1,5 @@
-//! Order operations that span slots: what follows every state change ([`settle`]), the
-//! lifecycle ([`change_status`]) and the sweeper ([`sweep`]).
+//! Order operations that span slots: the lifecycle ([`change_status`]) and the sweeper
+//! ([`sweep`]); what follows every state change is [`settle`] (in `settle.rs`).
 //!
 //! Every operation on an order has the same shape, ordered for crashes:
 //! 1. `ZADD orders:inflight <order> <deadline>`: the operation is under way;
@@ -15,64 +15,15 @@
 //! unfinished checkout back. Because the follow-ups are idempotent a second run changes
 //! nothing but a repeated event, which the consumers tolerate (at-least-once).
 
-use super::events::{self, OrderEvent};
-use super::model::{Order, OrderRecord, OrderStatus};
-use super::{checkout, repo};
+use super::model::{Order, OrderStatus};
+use super::repo;
+use super::settle::{IdempotencyKey, give_back, settle};
 use crate::error::{AppError, AppResult};
-use crate::notifications;
-use crate::products;
 use crate::redis::Redis;
 use crate::time;
 
 /// How long a status change may take before the sweeper finishes it.
 pub const TRANSITION_GRACE_MS: i64 = 30_000;
-
-/// The follow-up steps of an order's last change (see the module docs); idempotent.
-pub async fn settle(redis: &Redis, order: &OrderRecord) -> AppResult<()> {
-    let Some(status) = order.status() else {
-        return Ok(());
-    };
-    let at = time::rfc3339(time::now());
-    let event = OrderEvent {
-        kind: order.last_event.clone(),
-        order_id: order.id.clone(),
-        user_id: order.user_id.clone(),
-        status: status.as_str().to_string(),
-        total_cents: order.total_cents,
-        at: at.clone(),
-    };
-    let notification = serde_json::json!({
-        "order_id": order.id,
-        "status": status,
-        "at": at,
-    });
-    let stock = async {
-        let steps = order.lines.iter().map(|line| async move {
-            if status == OrderStatus::Cancelled {
-                products::repo::release(redis, &line.product_id, &order.id)
-                    .await
-                    .map(drop)
-            } else if status.is_shipped() {
-                products::repo::settle_reservation(redis, &line.product_id, &order.id).await
-            } else {
-                Ok(())
-            }
-        });
-        futures::future::try_join_all(steps).await.map(drop)
-    };
-    let live = async {
-        notifications::notify(redis, &order.user_id, "order_status", notification).await;
-        Ok::<(), redis::RedisError>(())
-    };
-    tokio::try_join!(
-        repo::finish_checkout(redis, order),
-        events::append(redis, &event),
-        live,
-        stock,
-    )?;
-    repo::clear_inflight(redis, &order.id).await?;
-    Ok(())
-}
 
 /// Moves an order to `to` (pending → paid → shipped → delivered; cancelled before
 /// shipping, which gives the stock back). Asking for the status it already has is a
@@ -125,7 +76,11 @@ pub async fn sweep(redis: &Redis, now_ms: i64, limit: usize) -> AppResult<SweepR
                 user_id,
                 idempotency_key,
             } => {
-                checkout::give_back(redis, &order_id, &lines, &user_id, &idempotency_key).await?;
+                let key = IdempotencyKey {
+                    user_id: &user_id,
+                    key: &idempotency_key,
+                };
+                give_back(redis, &order_id, &lines, Some(key)).await?;
                 report.rolled_back += 1;
             }
             repo::Abort::Committed => {

@@ -1,7 +1,7 @@
 //! HTTP handlers for products: parse, authorize, call the repository, respond.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
@@ -12,7 +12,7 @@ use super::model::{
 };
 use super::repo::{self, NewProduct, StockReply};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AppQuery, AuthUser};
+use crate::extract::{AdminUser, AppJson, AppQuery, AuthUser, ValidPath};
 use crate::pagination::PageQuery;
 use crate::state::AppState;
 use crate::{time, validate};
@@ -38,10 +38,9 @@ use crate::{time, validate};
     ))]
 pub async fn create_product(
     State(state): State<AppState>,
-    auth: AuthUser,
+    _admin: AdminUser,
     AppJson(input): AppJson<CreateProduct>,
 ) -> AppResult<impl IntoResponse> {
-    auth.require_admin()?;
     input.validate()?;
     let product = repo::create(
         &state.redis,
@@ -73,9 +72,8 @@ pub async fn create_product(
     ))]
 pub async fn get_product(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<Product>> {
-    validate::path_id("id", &id)?;
     repo::get(&state.redis, &id)
         .await?
         .map(Json)
@@ -131,12 +129,10 @@ pub async fn list_products(
     ))]
 pub async fn update_product(
     State(state): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<String>,
+    _admin: AdminUser,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<UpdateProduct>,
 ) -> AppResult<Json<Product>> {
-    auth.require_admin()?;
-    validate::path_id("id", &id)?;
     input.validate()?;
     repo::update(&state.redis, &id, input, &time::rfc3339(time::now()))
         .await?
@@ -166,10 +162,9 @@ pub async fn update_product(
 pub async fn purchase(
     State(state): State<AppState>,
     _auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<Purchase>,
 ) -> AppResult<Json<PurchaseResult>> {
-    validate::path_id("id", &id)?;
     check_units("quantity", input.quantity, MAX_QUANTITY)?;
     match repo::purchase(&state.redis, &id, input.quantity).await? {
         StockReply::Done(remaining_stock) => Ok(Json(PurchaseResult { remaining_stock })),
@@ -196,12 +191,10 @@ pub async fn purchase(
     ))]
 pub async fn discount(
     State(state): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<String>,
+    _admin: AdminUser,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<Discount>,
 ) -> AppResult<Json<PriceResult>> {
-    auth.require_admin()?;
-    validate::path_id("id", &id)?;
     check_units(
         "amount_cents",
         input.amount_cents,
@@ -238,12 +231,10 @@ pub async fn discount(
     ))]
 pub async fn restock(
     State(state): State<AppState>,
-    auth: AuthUser,
-    Path(id): Path<String>,
+    _admin: AdminUser,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<Restock>,
 ) -> AppResult<Json<StockResult>> {
-    auth.require_admin()?;
-    validate::path_id("id", &id)?;
     check_units("quantity", input.quantity, MAX_STOCK)?;
     let now = time::rfc3339(time::now());
     match repo::restock(&state.redis, &id, input.quantity, MAX_STOCK, &now).await? {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, Paged};
 use crate::validate::{self, Validator};
 
 /// Highest price a product may have: 100 million in cents (keeps totals far from i64
@@ -272,9 +273,9 @@ pub struct ProductFilter {
 }
 
 /// A page of products, in catalog (id) order.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type ProductPage = Page<Product>;
+
+impl Paged for Product {
+    const PAGE_NAME: &'static str = "ProductPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of products, in catalog (id) order.";
 }

@@ -22,8 +22,8 @@ use redis::{AsyncCommands, Value};
 
 use super::model::{CreateProduct, Product, UpdateProduct, normalize_category, normalize_sku};
 use crate::error::{AppError, AppResult};
-use crate::pagination::Page;
 use crate::redis::batch::Batch;
+use crate::redis::paging::IdRange;
 use crate::redis::{Redis, scripts};
 
 /// How long a product may take between its first and last creation step.
@@ -182,7 +182,7 @@ pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Pro
 pub async fn list(
     redis: &Redis,
     category: Option<&str>,
-    page: Page,
+    page: IdRange,
 ) -> AppResult<(Vec<Product>, Option<String>)> {
     let index = match category {
         Some(category) => redis.keys.category_products(category),

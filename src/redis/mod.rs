@@ -15,6 +15,7 @@
 
 pub mod batch;
 pub mod keys;
+pub mod paging;
 pub mod redact;
 pub mod scripts;
 pub mod set_scan;

@@ -9,10 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::model::{Login, LoginResponse, Session, SessionList};
-use super::service::{self, ClientInfo};
 use super::{repo, token};
+use crate::accounts::{self, ClientInfo};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser, SESSION_COOKIE};
+use crate::extract::{AppJson, AuthUser, SESSION_COOKIE, ValidPath};
 use crate::state::AppState;
 
 /// Log in
@@ -56,7 +56,7 @@ pub async fn login(
             .map(|ua| ua.chars().take(256).collect())
             .unwrap_or_default(),
     };
-    let (token, mut body) = service::login(&state.redis, &state.settings, input, client).await?;
+    let (token, mut body) = accounts::login(&state.redis, &state.settings, input, client).await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
         state.settings.session_lifetime_secs,
@@ -129,7 +129,7 @@ pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> AppResult<
 pub async fn list_sessions(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<SessionList>> {
     let user_id = auth.owned_user_id(&id)?;
     let items = repo::list(&state.redis, &user_id)
@@ -157,7 +157,7 @@ pub async fn list_sessions(
 pub async fn revoke_all_sessions(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<StatusCode> {
     let user_id = auth.owned_user_id(&id)?;
     repo::revoke_all(&state.redis, &user_id).await?;

@@ -12,7 +12,6 @@
 mod handlers;
 pub mod model;
 pub mod repo;
-pub mod service;
 pub mod throttle;
 pub mod token;
 

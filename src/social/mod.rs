@@ -26,10 +26,8 @@ pub mod tags;
 
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::AppResult;
-use crate::pagination::{self, ScoreCursor, Window};
-use crate::redis::Redis;
-use crate::redis::batch::Batch;
+use crate::pagination;
+use crate::redis::paging::Window;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,67 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(follows::router())
         .merge(posts::router())
         .merge(feeds::router())
-}
-
-/// Reads the entries of the sorted set `key` after `after`, newest first, enough for a
-/// page of `limit` plus one (which tells whether another page follows). When `owner`
-/// is given (a key in the same slot, e.g. the user hash of `user:{id}:followers`), its
-/// existence is checked in the same pipeline and `None` means it does not exist.
-pub async fn newest_first(
-    redis: &Redis,
-    key: &str,
-    owner: Option<&str>,
-    after: Option<&ScoreCursor>,
-    limit: usize,
-) -> AppResult<Option<Window>> {
-    let mut fetch = pagination::first_fetch(limit);
-    loop {
-        let mut pipe = redis::pipe();
-        if let Some(owner) = owner {
-            pipe.exists(owner);
-        }
-        pipe.add_command(pagination::newest_first_cmd(key, after, fetch));
-        let mut replies: Vec<redis::Value> = pipe.query_async(&mut redis.conn()).await?;
-        let window_reply = replies.pop().unwrap_or(redis::Value::Nil);
-        if let Some(exists) = replies.pop()
-            && !redis::from_redis_value::<bool>(exists)?
-        {
-            return Ok(None);
-        }
-        let window = Window::from_reply(window_reply, after, fetch)?;
-        if !window.needs_more(limit + 1) {
-            return Ok(Some(window));
-        }
-        // Entries tied with the cursor's score used up the slack: ask for more.
-        fetch *= 4;
-    }
-}
-
-/// [`newest_first`] over many sorted sets (any slots) after the same cursor: one
-/// batch, plus a retry for the rare set whose ties with the cursor ate the slack.
-pub async fn newest_first_many(
-    redis: &Redis,
-    keys: &[String],
-    after: Option<&ScoreCursor>,
-    limit: usize,
-) -> AppResult<Vec<Window>> {
-    let fetch = pagination::first_fetch(limit);
-    let mut batch = Batch::new();
-    for key in keys {
-        batch.add(key.clone(), pagination::newest_first_cmd(key, after, fetch));
-    }
-    let mut windows = Vec::with_capacity(keys.len());
-    for (key, reply) in keys.iter().zip(batch.run(&redis.conn).await?) {
-        let window = Window::from_reply(reply, after, fetch)?;
-        windows.push(if window.needs_more(limit + 1) {
-            newest_first(redis, key, None, after, limit)
-                .await?
-                .unwrap_or_default()
-        } else {
-            window
-        });
-    }
-    Ok(windows)
 }
 
 /// Splits what a reader fetched for `ids` into the entities found (with their ids) and

@@ -1,14 +1,15 @@
 //! HTTP handlers for users: parse, authorize, call the repository, shape the response.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 use super::model::{ChangePassword, CreateUser, UpdateUser, User, UserQuery};
-use super::{repo, service};
+use super::repo;
+use crate::accounts;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AppQuery, AuthUser, ClientIp, resolve_user_id};
+use crate::extract::{AppJson, AppQuery, AuthUser, ClientIp, ValidPath, resolve_user_id};
 use crate::state::AppState;
 
 /// Register a user
@@ -32,7 +33,7 @@ pub async fn create_user(
     State(state): State<AppState>,
     AppJson(input): AppJson<CreateUser>,
 ) -> AppResult<impl IntoResponse> {
-    let user = service::register(&state.redis, input).await?;
+    let user = accounts::register(&state.redis, input).await?;
     let location = format!("/v1/users/{}", user.id);
     Ok((
         StatusCode::CREATED,
@@ -59,14 +60,12 @@ pub async fn create_user(
 pub async fn get_user(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(query): AppQuery<UserQuery>,
 ) -> AppResult<Json<User>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
     let fields = query.parse_fields()?;
-    let full = auth
-        .as_ref()
-        .is_some_and(|a| a.user_id == id || a.is_admin());
+    let full = auth.as_ref().is_some_and(|a| a.may_act_for(&id));
     repo::get(&state.redis, &id, fields.as_deref())
         .await?
         .map(|user| Json(user.as_seen(full)))
@@ -97,7 +96,7 @@ pub async fn update_user(
     State(state): State<AppState>,
     auth: AuthUser,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<UpdateUser>,
 ) -> AppResult<Json<User>> {
     let id = auth.owned_user_id(&id)?;
@@ -108,22 +107,10 @@ pub async fn update_user(
         let password = input.current_password.clone().ok_or_else(|| {
             AppError::invalid("current_password", "is required to change your e-mail")
         })?;
-        service::verify_current_password(&state.redis, &state.settings, &id, password, &ip).await?;
+        accounts::verify_current_password(&state.redis, &state.settings, &id, password, &ip)
+            .await?;
     }
-    let mut changes = Vec::new();
-    if let Some(name) = input.name {
-        changes.push(("name", name));
-    }
-    if let Some(bio) = input.bio {
-        changes.push(("bio", bio));
-    }
-    if let Some(avatar) = input.avatar {
-        changes.push(("avatar", avatar));
-    }
-    if let Some(email) = input.email {
-        changes.push(("email", email));
-    }
-    service::update(&state.redis, &id, changes)
+    accounts::update(&state.redis, &id, &input.changes())
         .await?
         .map(Json)
         .ok_or(AppError::NotFound("user"))
@@ -155,7 +142,7 @@ pub async fn change_password(
     ClientIp(ip): ClientIp,
     AppJson(input): AppJson<ChangePassword>,
 ) -> AppResult<StatusCode> {
-    service::change_password(
+    accounts::change_password(
         &state.redis,
         &state.settings,
         &auth.user_id,
@@ -188,9 +175,9 @@ pub async fn change_password(
 pub async fn delete_user(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<StatusCode> {
     let id = auth.owned_user_id(&id)?;
-    service::delete(&state.redis, &id).await?;
+    accounts::delete(&state.redis, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,6 @@ mod handlers;
 pub mod model;
 pub mod password;
 pub mod repo;
-pub mod service;
 
 pub use model::{PublicUser, Role, User};
 

@@ -262,6 +262,8 @@ impl CreateUser {
 
 /// Body of `PATCH /v1/users/{id}`: only the given fields change. An empty `bio` or
 /// `avatar` removes it.
+// An absent field is `None` already: `#[serde(default)]` would change nothing but
+// print `default: null` on every property of the document.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
@@ -278,6 +280,17 @@ pub struct UpdateUser {
     pub current_password: Option<String>,
 }
 
+/// The stored fields a PATCH changes, typed: `None` leaves a field as it is. What the
+/// repository writes and what the account lifecycle reacts to (a new `name` or
+/// `avatar` is copied into the user's posts) are read from this one struct.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserChanges {
+    pub name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar: Option<String>,
+    pub email: Option<String>,
+}
+
 /// Body of `PUT /v1/users/me/password`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -290,6 +303,16 @@ pub struct ChangePassword {
 }
 
 impl UpdateUser {
+    /// The stored fields this body changes (`current_password` is not one of them).
+    pub fn changes(&self) -> UserChanges {
+        UserChanges {
+            name: self.name.clone(),
+            bio: self.bio.clone(),
+            avatar: self.avatar.clone(),
+            email: self.email.clone(),
+        }
+    }
+
     pub fn validate(&self) -> AppResult<()> {
         let mut v = Validator::new();
         if let Some(name) = &self.name {
@@ -307,11 +330,7 @@ impl UpdateUser {
         if let Some(password) = &self.current_password {
             v.check("current_password", validate::text(password, 128));
         }
-        if self.name.is_none()
-            && self.bio.is_none()
-            && self.avatar.is_none()
-            && self.email.is_none()
-        {
+        if self.changes() == UserChanges::default() {
             v.check(
                 "body",
                 Err("send at least one of name, bio, avatar, email".into()),

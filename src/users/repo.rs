@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 use redis::{AsyncCommands, Value};
 
-use super::model::{Role, User, UserField};
+use super::model::{Role, User, UserChanges, UserField};
 use crate::error::{AppError, AppResult};
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
@@ -317,15 +317,8 @@ pub async fn get_many(
 
 /// Changes the given fields (an empty value removes one). A new e-mail is claimed first
 /// and the old one released after, so the user is never without a claimed address.
-pub async fn update(
-    redis: &Redis,
-    id: &str,
-    changes: Vec<(&'static str, String)>,
-) -> AppResult<Option<User>> {
-    let new_email = changes
-        .iter()
-        .find(|(field, _)| *field == "email")
-        .map(|(_, value)| value.clone());
+pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult<Option<User>> {
+    let new_email = changes.email.clone();
     let old_email = match &new_email {
         Some(_) => {
             let old: Option<String> = redis.conn().hget(redis.keys.user(id), "email").await?;
@@ -347,8 +340,16 @@ pub async fn update(
         .key(redis.keys.user(id))
         .key(redis.keys.user_part(id, UserPart::Followers))
         .key(redis.keys.user_part(id, UserPart::Following));
-    for (field, value) in &changes {
-        invocation.arg(*field).arg(value);
+    let fields = [
+        ("name", &changes.name),
+        ("bio", &changes.bio),
+        ("avatar", &changes.avatar),
+        ("email", &changes.email),
+    ];
+    for (field, value) in fields {
+        if let Some(value) = value {
+            invocation.arg(field).arg(value);
+        }
     }
     let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
     if reply.is_empty() {
@@ -369,7 +370,7 @@ pub async fn update(
 }
 
 /// Deletes the user's hash and every key of their aggregate, then frees their username
-/// and e-mail. Sessions must already be revoked (see `users::service`). Returns false
+/// and e-mail. Sessions must already be revoked (see `accounts::lifecycle`). Returns false
 /// when there was no such user.
 pub async fn delete(redis: &Redis, id: &str) -> AppResult<bool> {
     let user_key = redis.keys.user(id);

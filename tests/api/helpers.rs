@@ -276,7 +276,7 @@ impl TestApp {
     /// Registers `username`, makes them admin, logs in.
     pub async fn admin(&self, username: &str) -> TestUser {
         let mut user = self.user(username).await;
-        agora::users::service::grant_admin(&self.redis, username)
+        agora::accounts::grant_admin(&self.redis, username)
             .await
             .unwrap();
         let login: Value = self.login(username, PASSWORD).await.json().await.unwrap();

@@ -370,7 +370,7 @@ async fn granting_admin_reaches_live_sessions() {
     )
     .await;
 
-    agora::users::service::grant_admin(&app.redis, "yuri")
+    agora::accounts::grant_admin(&app.redis, "yuri")
         .await
         .unwrap();
 

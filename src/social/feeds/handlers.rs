@@ -1,12 +1,12 @@
 //! HTTP handlers for the home and activity feeds.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::model::ActivityPage;
 use super::service;
 use crate::error::{AppResult, responses};
-use crate::extract::{AppQuery, AuthUser, resolve_user_id};
+use crate::extract::{AppQuery, AuthUser, ValidPath, resolve_user_id};
 use crate::pagination::PageQuery;
 use crate::social::posts::model::PostPage;
 use crate::state::AppState;
@@ -32,7 +32,7 @@ use crate::state::AppState;
 pub async fn home_feed(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<PostPage>> {
     let id = auth.owned_user_id(&id)?;
@@ -59,7 +59,7 @@ pub async fn home_feed(
 pub async fn activity(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<ActivityPage>> {
     let id = resolve_user_id(&id, auth.as_ref())?;

@@ -1,5 +1,6 @@
 //! Feed types: activity entries (as stored and as returned).
 
+use crate::pagination::{Page, Paged};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,9 +30,9 @@ pub struct ActivityEntry {
 }
 
 /// A page of the activity feed, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ActivityPage {
-    pub items: Vec<ActivityEntry>,
-    /// Pass as `?cursor=` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type ActivityPage = Page<ActivityEntry>;
+
+impl Paged for ActivityEntry {
+    const PAGE_NAME: &'static str = "ActivityPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of the activity feed, newest first.";
 }

@@ -16,11 +16,11 @@ use redis::AsyncCommands;
 
 use super::model::{ActivityEntry, ActivityKind};
 use crate::error::AppResult;
-use crate::pagination::{ScoreCursor, Window};
+use crate::pagination::ScoreCursor;
 use crate::redis::batch::Batch;
 use crate::redis::keys::{UserPart, slot};
+use crate::redis::paging::{Window, newest_first};
 use crate::redis::{Redis, scripts};
-use crate::social::newest_first;
 use crate::social::posts::repo as posts;
 use crate::time;
 

@@ -1,14 +1,14 @@
 //! HTTP handlers for follows.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::model::{CommonQuery, FollowPage};
 use super::repo::Side;
 use super::service;
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppQuery, AuthUser, resolve_user_id};
+use crate::extract::{AppQuery, AuthUser, ValidPath, resolve_user_id};
 use crate::pagination::{PageQuery, PartScoreCursor};
 use crate::state::AppState;
 use crate::validate;
@@ -37,7 +37,7 @@ use crate::validate;
 pub async fn follow(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, target)): Path<(String, String)>,
+    ValidPath((id, target)): ValidPath<(String, String)>,
 ) -> AppResult<StatusCode> {
     let (id, target) = user_and_target(&auth, &id, &target)?;
     service::follow(&state.redis, &id, &target).await?;
@@ -62,7 +62,7 @@ pub async fn follow(
 pub async fn unfollow(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, target)): Path<(String, String)>,
+    ValidPath((id, target)): ValidPath<(String, String)>,
 ) -> AppResult<StatusCode> {
     let (id, target) = user_and_target(&auth, &id, &target)?;
     service::unfollow(&state.redis, &id, &target).await?;
@@ -76,7 +76,6 @@ fn user_and_target(auth: &AuthUser, id: &str, target: &str) -> AppResult<(String
     if target == "me" {
         return Ok((id, auth.user_id.clone()));
     }
-    validate::path_id("target", target)?;
     Ok((id, target.to_string()))
 }
 
@@ -97,7 +96,7 @@ fn user_and_target(auth: &AuthUser, id: &str, target: &str) -> AppResult<(String
 pub async fn followers(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<FollowPage>> {
     list(state, auth, id, page, Side::Followers).await
@@ -120,7 +119,7 @@ pub async fn followers(
 pub async fn following(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<FollowPage>> {
     list(state, auth, id, page, Side::Following).await
@@ -165,7 +164,7 @@ async fn list(
 pub async fn common_followers(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(common): AppQuery<CommonQuery>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<FollowPage>> {

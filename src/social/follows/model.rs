@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::pagination::{Page, Paged};
 use crate::users::User;
 
 /// One user in a follow list.
@@ -30,11 +31,11 @@ impl FollowEntry {
 }
 
 /// A page of a follow list, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FollowPage {
-    pub items: Vec<FollowEntry>,
-    /// Pass as `?cursor=` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type FollowPage = Page<FollowEntry>;
+
+impl Paged for FollowEntry {
+    const PAGE_NAME: &'static str = "FollowPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of a follow list, newest first.";
 }
 
 /// Query of the common-followers list.

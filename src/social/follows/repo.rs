@@ -20,12 +20,12 @@
 use redis::{AsyncCommands, Value};
 
 use crate::error::AppResult;
-use crate::pagination::{PartScoreCursor, ScoreCursor, Window};
+use crate::pagination::{PartScoreCursor, ScoreCursor};
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
+use crate::redis::paging::{Window, newest_first};
 use crate::redis::set_scan::{MAX_ROUNDS, SCAN_BUDGET};
 use crate::redis::{Redis, scripts};
-use crate::social::newest_first;
 
 /// Largest number of members per ZMSCORE / ZREM.
 const CHUNK: usize = 1000;

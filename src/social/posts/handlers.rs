@@ -1,17 +1,16 @@
 //! HTTP handlers for posts, likes and comments.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 use super::model::{Comment, CommentPage, NewComment, NewPost, Post, PostPage};
 use super::{repo, service};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AppQuery, AuthUser, resolve_user_id};
+use crate::extract::{AppJson, AppQuery, AuthUser, ValidPath, resolve_user_id};
 use crate::pagination::PageQuery;
 use crate::state::AppState;
-use crate::validate;
 
 /// Publish a post
 ///
@@ -83,9 +82,8 @@ pub async fn list_posts(
     ))]
 pub async fn get_post(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<Post>> {
-    validate::path_id("id", &id)?;
     repo::get(&state.redis, &id)
         .await?
         .map(Json)
@@ -111,17 +109,12 @@ pub async fn get_post(
 pub async fn delete_post(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<StatusCode> {
-    validate::path_id("id", &id)?;
     let fan_out_max = state.settings.fanout_max_followers;
-    service::delete(
-        &state.redis,
-        fan_out_max,
-        &id,
-        &auth.user_id,
-        auth.is_admin(),
-    )
+    service::delete(&state.redis, fan_out_max, &id, |author| {
+        auth.may_act_for(author)
+    })
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -143,7 +136,7 @@ pub async fn delete_post(
 pub async fn author_posts(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<PostPage>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
@@ -172,7 +165,7 @@ pub async fn author_posts(
 pub async fn like(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, user)): Path<(String, String)>,
+    ValidPath((id, user)): ValidPath<(String, String)>,
 ) -> AppResult<StatusCode> {
     set_like(state, auth, id, user, true).await
 }
@@ -194,7 +187,7 @@ pub async fn like(
 pub async fn unlike(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path((id, user)): Path<(String, String)>,
+    ValidPath((id, user)): ValidPath<(String, String)>,
 ) -> AppResult<StatusCode> {
     set_like(state, auth, id, user, false).await
 }
@@ -206,7 +199,6 @@ async fn set_like(
     user: String,
     like: bool,
 ) -> AppResult<StatusCode> {
-    validate::path_id("id", &id)?;
     let user = auth.owned_user_id(&user)?;
     service::set_like(&state.redis, &id, &user, like).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -230,10 +222,9 @@ async fn set_like(
 pub async fn add_comment(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppJson(input): AppJson<NewComment>,
 ) -> AppResult<(StatusCode, Json<Comment>)> {
-    validate::path_id("id", &id)?;
     let comment = service::comment(&state.redis, &id, &auth.user_id, input).await?;
     Ok((StatusCode::CREATED, Json(comment)))
 }
@@ -252,10 +243,9 @@ pub async fn add_comment(
     ))]
 pub async fn list_comments(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
     AppQuery(page): AppQuery<PageQuery>,
 ) -> AppResult<Json<CommentPage>> {
-    validate::path_id("id", &id)?;
     let (limit, after) = page.by_score()?;
     Ok(Json(
         service::comments(&state.redis, &id, limit, after.as_ref()).await?,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::AppResult;
+use crate::pagination::{Page, Paged};
 use crate::validate::{self, Validator};
 
 /// Longest title, in characters.
@@ -73,11 +74,11 @@ impl Post {
 }
 
 /// A page of posts, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PostPage {
-    pub items: Vec<Post>,
-    /// Pass as `?cursor=` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type PostPage = Page<Post>;
+
+impl Paged for Post {
+    const PAGE_NAME: &'static str = "PostPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of posts, newest first.";
 }
 
 /// Body of `POST /v1/posts`.
@@ -135,9 +136,9 @@ pub struct Comment {
 }
 
 /// A page of comments, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CommentPage {
-    pub items: Vec<Comment>,
-    /// Pass as `?cursor=` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type CommentPage = Page<Comment>;
+
+impl Paged for Comment {
+    const PAGE_NAME: &'static str = "CommentPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of comments, newest first.";
 }

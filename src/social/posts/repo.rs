@@ -25,11 +25,11 @@ use redis::AsyncCommands;
 
 use super::model::{Comment, Post};
 use crate::error::AppResult;
-use crate::pagination::{ScoreCursor, Window};
+use crate::pagination::ScoreCursor;
 use crate::redis::batch::Batch;
 use crate::redis::keys::{PostPart, UserPart};
+use crate::redis::paging::{Window, newest_first, newest_first_many};
 use crate::redis::{Redis, scripts};
-use crate::social::{newest_first, newest_first_many};
 
 /// Newest posts kept in `posts:recent` (older ones stay on their author's list).
 pub const RECENT_CAP: usize = 10_000;

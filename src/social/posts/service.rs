@@ -76,7 +76,8 @@ pub async fn publish(
     feeds::record_activity(redis, author, ActivityKind::Post, &post.id, at_ms).await
 }
 
-/// Deletes a post (its author or an admin): out of `posts:recent`, the author's index
+/// Deletes a post if `may_delete(author)` allows it (the HTTP layer passes its
+/// owner-or-admin rule; 403 otherwise): out of `posts:recent`, the author's index
 /// and the timelines it was pushed to, then the post with its likes and comments. A
 /// celebrity's followers are not visited: their timelines never got the post (or got
 /// it before the author crossed the threshold, and readers skip it once it is gone).
@@ -84,13 +85,12 @@ pub async fn delete(
     redis: &Redis,
     fan_out_max: u64,
     post_id: &str,
-    requester: &str,
-    requester_is_admin: bool,
+    may_delete: impl FnOnce(&str) -> bool,
 ) -> AppResult<()> {
     let author = repo::author_of(redis, post_id)
         .await?
         .ok_or(AppError::NotFound("post"))?;
-    if author != requester && !requester_is_admin {
+    if !may_delete(&author) {
         return Err(AppError::Forbidden);
     }
     let ids = [post_id.to_string()];

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use super::model::{TagSearch, UserIdPage, UserPage, parse_tag};
 use super::{repo, service};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppQuery, AuthUser, resolve_user_id};
+use crate::extract::{AppQuery, AuthUser, ValidPath, resolve_user_id};
 use crate::pagination::{PageQuery, SetCursor};
 use crate::state::AppState;
 
@@ -82,7 +82,7 @@ pub async fn untag_user(
 pub async fn user_tags(
     State(state): State<AppState>,
     auth: Option<AuthUser>,
-    Path(id): Path<String>,
+    ValidPath(id): ValidPath<String>,
 ) -> AppResult<Json<Vec<String>>> {
     let id = resolve_user_id(&id, auth.as_ref())?;
     repo::of_user(&state.redis, &id)

@@ -1,9 +1,10 @@
 //! Tag types: path and query parsing, and the lists the API returns.
 
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, Paged};
 use crate::users::PublicUser;
 use crate::validate;
 
@@ -71,21 +72,15 @@ fn parse_list(field: &str, list: &str) -> AppResult<Vec<String>> {
 }
 
 /// A page of users: their public profiles.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserPage {
-    pub items: Vec<PublicUser>,
-    /// Pass as `?cursor=` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
+pub type UserPage = Page<PublicUser>;
+
+impl Paged for PublicUser {
+    const PAGE_NAME: &'static str = "UserPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of users: their public profiles.";
 }
 
 /// A page of user ids.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserIdPage {
-    #[schema(example = json!(["1", "2"]))]
-    pub items: Vec<String>,
-    /// Pass as `?cursor=` for the next page; `null` on the last page.
-    pub next_cursor: Option<String>,
-}
+pub type UserIdPage = Page<String>;
 
 #[cfg(test)]
 mod tests {

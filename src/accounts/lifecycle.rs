@@ -1,8 +1,8 @@
-//! User operations that span areas: registration (hash, store, welcome e-mail) and
-//! deletion (sessions first, so the user's tokens stop working before anything else).
+//! The account operations that span areas: registration (hash, store, welcome
+//! e-mail), deletion (sessions first, so the user's tokens stop working before anything
+//! else, then the social graph, then the user's keys), a rename copied into the user's
+//! posts, the password change and the admin grant.
 
-use super::model::{ChangePassword, CreateUser, Role, User};
-use super::{password, repo};
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::jobs::{self, EmailJob};
@@ -10,6 +10,8 @@ use crate::redis::Redis;
 use crate::sessions;
 use crate::sessions::throttle::Attempt;
 use crate::time;
+use crate::users::model::{ChangePassword, CreateUser, Role, User, UserChanges};
+use crate::users::{password, repo};
 
 /// Registers a user and enqueues their welcome e-mail.
 pub async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
@@ -60,14 +62,8 @@ pub async fn delete(redis: &Redis, id: &str) -> AppResult<()> {
 
 /// Changes the given fields of a user; a changed `name` or `avatar` is then copied
 /// into every one of their posts (the posts carry them denormalized).
-pub async fn update(
-    redis: &Redis,
-    id: &str,
-    changes: Vec<(&'static str, String)>,
-) -> AppResult<Option<User>> {
-    let touches_posts = changes
-        .iter()
-        .any(|(field, _)| matches!(*field, "name" | "avatar"));
+pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult<Option<User>> {
+    let touches_posts = changes.name.is_some() || changes.avatar.is_some();
     let user = repo::update(redis, id, changes).await?;
     if let Some(user) = &user
         && touches_posts

@@ -1,12 +1,12 @@
 //! Login: find the user, take a slot in the login throttle, check the password in
 //! constant-ish time, open a session.
 
-use super::model::{Login, LoginResponse};
-use super::repo::{self, NewSession};
-use super::throttle::Attempt;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
 use crate::redis::Redis;
+use crate::sessions::model::{Login, LoginResponse};
+use crate::sessions::repo::{self, NewSession};
+use crate::sessions::throttle::Attempt;
 use crate::time;
 use crate::users::{self, password};
 use crate::validate;
