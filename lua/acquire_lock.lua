@@ -19,7 +19,7 @@
 -- ARGV[1]  the new holder's random token
 -- ARGV[2]  TTL in ms
 -- ARGV[3]  the fencing counter's retention in ms
--- Returns: {1, fencing token} when acquired; {0, remaining ms} when someone holds it.
+-- Returns: {'acquired', fencing token}; {'held', remaining ms} when someone holds it.
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local fence
   if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -30,6 +30,6 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
     redis.call('SET', KEYS[2], string.format('%d', fence))
   end
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  return {1, fence}
+  return {'acquired', fence}
 end
-return {0, redis.call('PTTL', KEYS[1])}
+return {'held', redis.call('PTTL', KEYS[1])}

@@ -8,11 +8,11 @@
 -- KEYS[2]  comments sorted set (post:{id}:comments)
 -- ARGV[1]  score: created-at in Unix ms
 -- ARGV[2]  member: the comment as JSON (carries its own unique id)
--- Returns: the new comments_count, or -1 when the post does not exist.
+-- Returns: {'done', the new comments_count}; {'missing'} when the post does not exist.
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return -1
+  return {'missing'}
 end
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 local count = redis.call('ZCARD', KEYS[2])
 redis.call('HSET', KEYS[1], 'comments_count', count)
-return count
+return {'done', count}

@@ -7,17 +7,17 @@
 -- KEYS[1]  product hash (product:{id})
 -- ARGV[1]  amount in cents, a positive integer
 -- ARGV[2]  now as RFC 3339 text (stored as updated_at)
--- Returns: {1, new price_cents} when applied;
---          {0, current price_cents} when the price would go below 0 (nothing changed);
---          {-1} when the product does not exist.
+-- Returns: {'done', new price_cents} when applied;
+--          {'refused', current price_cents} when the price would go below 0 (nothing changed);
+--          {'missing'} when the product does not exist.
 local price = redis.call('HGET', KEYS[1], 'price_cents')
 if not price then
-  return {-1}
+  return {'missing'}
 end
 price = tonumber(price)
 local amount = tonumber(ARGV[1])
 if price - amount < 0 then
-  return {0, price}
+  return {'refused', price}
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[2])
-return {1, redis.call('HINCRBY', KEYS[1], 'price_cents', -amount)}
+return {'done', redis.call('HINCRBY', KEYS[1], 'price_cents', -amount)}

@@ -10,10 +10,10 @@
 -- ARGV[1]  the holder's token
 -- ARGV[2]  new TTL in ms, from now
 -- ARGV[3]  the fencing counter's retention in ms
--- Returns: {1, fencing token} when extended; {0} when the token does not hold the lock.
+-- Returns: {'extended', fencing token}; {'lost'} when the token does not hold the lock.
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  return {1, tonumber(redis.call('GET', KEYS[2]) or '0')}
+  return {'extended', tonumber(redis.call('GET', KEYS[2]) or '0')}
 end
-return {0}
+return {'lost'}

@@ -15,15 +15,15 @@
 -- ARGV[4]  now, RFC 3339 (last_played)
 -- ARGV[5]  max: the largest score magnitude allowed (2^53)
 -- ARGV[6]  retention in ms of a board that is not durable
--- Returns: {1, score (text), rank from 0, wins, losses};
---          {0, current score (text)} when the points would leave the range (nothing
+-- Returns: {'done', score (text), rank from 0, wins, losses};
+--          {'out_of_range', current score (text)} when the points would leave the range (nothing
 --          changed).
 local durable = redis.call('PTTL', KEYS[1]) == -1
 local max = tonumber(ARGV[5])
 local current = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
 local points = tonumber(ARGV[3])
 if (current >= 0 and points > max - current) or (current <= 0 and points < -max - current) then
-  return {0, string.format('%.17g', current)}
+  return {'out_of_range', string.format('%.17g', current)}
 end
 local score = redis.call('ZINCRBY', KEYS[1], ARGV[3], ARGV[1])
 redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
@@ -33,5 +33,5 @@ if not durable then
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
 local counts = redis.call('HMGET', KEYS[2], 'wins', 'losses')
-return {1, tostring(score), redis.call('ZREVRANK', KEYS[1], ARGV[1]),
+return {'done', tostring(score), redis.call('ZREVRANK', KEYS[1], ARGV[1]),
         tonumber(counts[1] or '0'), tonumber(counts[2] or '0')}

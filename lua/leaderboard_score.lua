@@ -21,8 +21,8 @@
 -- ARGV[4]  max: the largest score magnitude allowed (2^53)
 -- ARGV[5]  retention in ms of a board that is not durable
 -- ARGV[6..] optional field, value pairs for the entry hash (username, level)
--- Returns: {1, score (as text), rank counted from 0, highest first};
---          {0, current score (as text)} when an increment would leave the range
+-- Returns: {'done', score (as text), rank counted from 0, highest first};
+--          {'out_of_range', current score (as text)} when an increment would leave the range
 --          (nothing changed).
 local durable = redis.call('PTTL', KEYS[1]) == -1
 local score
@@ -32,7 +32,7 @@ if ARGV[2] == 'increment' then
   local by = tonumber(ARGV[3])
   -- Compared without forming current + by, which is not exact beyond 2^53.
   if (current >= 0 and by > max - current) or (current <= 0 and by < -max - current) then
-    return {0, string.format('%.17g', current)}
+    return {'out_of_range', string.format('%.17g', current)}
   end
   score = redis.call('ZINCRBY', KEYS[1], ARGV[3], ARGV[1])
 else
@@ -46,4 +46,4 @@ if not durable then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
-return {1, tostring(score), redis.call('ZREVRANK', KEYS[1], ARGV[1])}
+return {'done', tostring(score), redis.call('ZREVRANK', KEYS[1], ARGV[1])}

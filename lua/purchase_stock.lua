@@ -6,16 +6,16 @@
 --
 -- KEYS[1]  product hash (product:{id})
 -- ARGV[1]  quantity, a positive integer
--- Returns: {1, remaining stock} when sold;
---          {0, current stock} when there is not enough (nothing changed);
---          {-1} when the product does not exist.
+-- Returns: {'done', remaining stock} when sold;
+--          {'refused', current stock} when there is not enough (nothing changed);
+--          {'missing'} when the product does not exist.
 local stock = redis.call('HGET', KEYS[1], 'stock')
 if not stock then
-  return {-1}
+  return {'missing'}
 end
 stock = tonumber(stock)
 local quantity = tonumber(ARGV[1])
 if stock < quantity then
-  return {0, stock}
+  return {'refused', stock}
 end
-return {1, redis.call('HINCRBY', KEYS[1], 'stock', -quantity)}
+return {'done', redis.call('HINCRBY', KEYS[1], 'stock', -quantity)}

@@ -10,20 +10,20 @@
 -- KEYS[2]  the product's reservations hash (product:{id}:reservations: order → qty)
 -- ARGV[1]  order id
 -- ARGV[2]  quantity, a positive integer
--- Returns: {1, name, price_cents} when the stock is held for the order (now or before);
---          {0, current stock} when there is not enough (nothing taken);
---          {-1} when the product does not exist.
+-- Returns: {'held', name, price_cents} when the stock is held for the order (now or before);
+--          {'short', current stock} when there is not enough (nothing taken);
+--          {'missing'} when the product does not exist.
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {-1}
+  return {'missing'}
 end
 if not redis.call('HGET', KEYS[2], ARGV[1]) then
   local stock = tonumber(redis.call('HGET', KEYS[1], 'stock') or '0')
   local quantity = tonumber(ARGV[2])
   if stock < quantity then
-    return {0, stock}
+    return {'short', stock}
   end
   redis.call('HINCRBY', KEYS[1], 'stock', -quantity)
   redis.call('HSET', KEYS[2], ARGV[1], quantity)
 end
 local product = redis.call('HMGET', KEYS[1], 'name', 'price_cents')
-return {1, product[1] or '', tonumber(product[2] or '0')}
+return {'held', product[1] or '', tonumber(product[2] or '0')}

@@ -9,15 +9,15 @@
 -- ARGV[1]  quantity to add, a positive integer
 -- ARGV[2]  the most units the stock may hold
 -- ARGV[3]  now as RFC 3339 text (stored as updated_at)
--- Returns: {1, new stock} when added;
---          {0, current stock} when the stock would pass the maximum (nothing changed);
---          {-1} when the product does not exist.
+-- Returns: {'done', new stock} when added;
+--          {'refused', current stock} when the stock would pass the maximum (nothing changed);
+--          {'missing'} when the product does not exist.
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {-1}
+  return {'missing'}
 end
 local stock = tonumber(redis.call('HGET', KEYS[1], 'stock') or '0')
 if stock + tonumber(ARGV[1]) > tonumber(ARGV[2]) then
-  return {0, stock}
+  return {'refused', stock}
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[3])
-return {1, redis.call('HINCRBY', KEYS[1], 'stock', ARGV[1])}
+return {'done', redis.call('HINCRBY', KEYS[1], 'stock', ARGV[1])}

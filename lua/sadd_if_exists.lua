@@ -10,10 +10,11 @@
 -- KEYS[2]  the set, same hash tag (user:{id}:tags)
 -- ARGV[1]  the most members the set may hold; 0 for no cap
 -- ARGV[2…] members to add
--- Returns: the number of members added, -1 when KEYS[1] does not exist, -2 when the
---          new members would take the set past ARGV[1] (nothing added).
+-- Returns: {'done', number of members added}; {'missing'} when KEYS[1] does not exist;
+--          {'full'} when the new members would take the set past ARGV[1] (nothing
+--          added).
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return -1
+  return {'missing'}
 end
 local cap = tonumber(ARGV[1])
 local members = {}
@@ -28,7 +29,7 @@ if cap > 0 then
     end
   end
   if new > 0 and redis.call('SCARD', KEYS[2]) + new > cap then
-    return -2
+    return {'full'}
   end
 end
-return redis.call('SADD', KEYS[2], unpack(members))
+return {'done', redis.call('SADD', KEYS[2], unpack(members))}

@@ -10,10 +10,10 @@
 -- KEYS[2]  likers set (post:{id}:likes)
 -- ARGV[1]  user id
 -- ARGV[2]  '1' to like, '0' to unlike
--- Returns: {changed (1 when the set changed, else 0), likes}; {-1, 0} when the post
---          does not exist (nothing written).
+-- Returns: {'done', changed (1 when the set changed, else 0), likes}; {'missing'}
+--          when the post does not exist (nothing written).
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {-1, 0}
+  return {'missing'}
 end
 local changed
 if ARGV[2] == '1' then
@@ -23,4 +23,4 @@ else
 end
 local likes = redis.call('SCARD', KEYS[2])
 redis.call('HSET', KEYS[1], 'likes', likes)
-return {changed, likes}
+return {'done', changed, likes}

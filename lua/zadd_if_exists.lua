@@ -12,11 +12,11 @@
 -- ARGV[1]  cap: keep only the N highest-scored members; 0 for no cap
 -- ARGV[2]  'NX' to keep the score of members already present, '' to overwrite it
 -- ARGV[3..] score, member, score, member, ...
--- Returns: {added, cardinality, score}: score is the first member's score after the
+-- Returns: {'done', added, cardinality, score}: score is the first member's score after the
 --          write (with NX: the one it already had, so a retried follow reuses it);
---          {-1, 0, '0'} when KEYS[1] does not exist (nothing written).
+--          {'missing'} when KEYS[1] does not exist (nothing written).
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {-1, 0, '0'}
+  return {'missing'}
 end
 local added
 if ARGV[2] == 'NX' then
@@ -28,4 +28,4 @@ local cap = tonumber(ARGV[1])
 if cap > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(cap + 1))
 end
-return {added, redis.call('ZCARD', KEYS[2]), redis.call('ZSCORE', KEYS[2], ARGV[4]) or '0'}
+return {'done', added, redis.call('ZCARD', KEYS[2]), redis.call('ZSCORE', KEYS[2], ARGV[4]) or '0'}

@@ -18,3 +18,19 @@ pub fn init(filter: &str, format: LogFormat) {
         LogFormat::Text => builder.try_init(),
     };
 }
+
+/// For the test harnesses: silent by default; with `TEST_LOG` set, the service's own
+/// logs (filter from `RUST_LOG`, default `info`) go through the test writer, so
+/// `TEST_LOG=1 cargo test --test api some_test -- --nocapture` shows what the service
+/// did in that test (without `--nocapture`, libtest prints them for failing tests).
+pub fn init_for_tests() {
+    if std::env::var_os("TEST_LOG").is_none() {
+        return;
+    }
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}

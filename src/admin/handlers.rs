@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 
-use super::model::{self, KeyInfo, KeyMemory, KeyPage, KeysQuery};
+use super::model::{self, KeyMemory, KeyPage, KeysQuery};
+use super::repo;
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AdminUser, AppQuery};
 use crate::jobs::{self, QueueStats};
-use crate::redis::batch::Batch;
 use crate::state::AppState;
 use crate::validate::{Validator, bounded};
 
@@ -61,53 +61,8 @@ pub async fn keys(
     v.finish()?;
     let count = bounded("count", query.count, 10, 1000, 100)?;
 
-    let redis = &state.redis;
-    let prefix = redis.keys.prefix();
-    let (keys, next_cursor) = redis
-        .scan_page(
-            &cursor,
-            &format!("{}{}", glob_escape(prefix), pattern),
-            count,
-        )
-        .await
-        .map_err(|err| match err.downcast::<redis::RedisError>() {
-            Ok(err) => AppError::from(err),
-            Err(_) => AppError::invalid("cursor", "must be a cursor from a previous page"),
-        })?;
-
-    let mut batch = Batch::new();
-    for key in &keys {
-        batch.add(key.clone(), redis::cmd("TYPE").arg(key).clone());
-        batch.add(key.clone(), redis::cmd("PTTL").arg(key).clone());
-    }
-    let replies = batch.run(&redis.conn).await?;
-    let items = keys
-        .iter()
-        .zip(replies.chunks(2))
-        .map(|(key, pair)| {
-            let kind: String =
-                redis::from_redis_value(pair[0].clone()).unwrap_or_else(|_| "none".into());
-            let ttl: i64 = redis::from_redis_value(pair[1].clone()).unwrap_or(-2);
-            KeyInfo {
-                key: key.strip_prefix(prefix).unwrap_or(key).to_string(),
-                kind,
-                ttl_ms: (ttl >= 0).then_some(ttl),
-            }
-        })
-        .collect();
+    let (items, next_cursor) = repo::scan_keys(&state.redis, &cursor, &pattern, count).await?;
     Ok(Json(KeyPage { items, next_cursor }))
-}
-
-/// Escapes glob metacharacters so the prefix matches only itself.
-fn glob_escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 /// Memory of a key
@@ -130,14 +85,8 @@ pub async fn key_memory(
     Path(key): Path<String>,
 ) -> AppResult<Json<KeyMemory>> {
     model::key_name(&key).map_err(|m| AppError::invalid("key", m))?;
-    let full = format!("{}{}", state.redis.keys.prefix(), key);
-    let bytes: Option<u64> = redis::cmd("MEMORY")
-        .arg("USAGE")
-        .arg(&full)
-        .arg("SAMPLES")
-        .arg(0)
-        .query_async(&mut state.redis.conn())
-        .await?;
-    let bytes = bytes.ok_or(AppError::NotFound("key"))?;
+    let bytes = repo::memory_usage(&state.redis, &key)
+        .await?
+        .ok_or(AppError::NotFound("key"))?;
     Ok(Json(KeyMemory { key, bytes }))
 }

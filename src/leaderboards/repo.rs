@@ -19,6 +19,7 @@ use redis::Value;
 
 use super::model::{MAX_SCORE, Outcome, PlayerEntry, Ranked, ResultRecorded, ScoreMode, ScoreRank};
 use crate::error::{AppError, AppResult};
+use crate::redis::scripts::Tagged;
 use crate::redis::{Redis, scripts};
 use crate::time;
 
@@ -63,29 +64,38 @@ pub async fn submit(
     for (field, value) in profile {
         invocation.arg(*field).arg(value);
     }
-    let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
-    match reply.as_slice() {
-        [Value::Int(1), score, rank] => {
-            let score: String = redis::from_redis_value(score.clone())
-                .map_err(|e| internal("leaderboard_score", e))?;
-            let rank: u64 = redis::from_redis_value(rank.clone())
-                .map_err(|e| internal("leaderboard_score", e))?;
-            Ok(Ok(ScoreRank {
+    let reply: Value = invocation.invoke_async(&mut redis.conn()).await?;
+    Ok(
+        match scripts::decode::<Scored<(String, u64)>>("leaderboard_score", reply)? {
+            Scored::Done((score, rank)) => Ok(ScoreRank {
                 score: parse_score(&score),
                 rank: rank + 1,
-            }))
-        }
-        [Value::Int(0), current] => out_of_range(current),
-        _ => Err(internal("leaderboard_score", format!("reply {reply:?}"))),
-    }
+            }),
+            Scored::OutOfRange(current) => Err(OutOfRange {
+                current: parse_score(&current),
+            }),
+        },
+    )
 }
 
-fn out_of_range<T>(current: &Value) -> AppResult<Result<T, OutOfRange>> {
-    let current: String = redis::from_redis_value(current.clone())
-        .map_err(|e| internal("leaderboard score check", e))?;
-    Ok(Err(OutOfRange {
-        current: parse_score(&current),
-    }))
+/// The reply of `leaderboard_score` and `leaderboard_result`: `{'done', values…}`
+/// decoded as `T`, or `{'out_of_range', current score}` (nothing changed).
+enum Scored<T> {
+    Done(T),
+    OutOfRange(String),
+}
+
+impl<T: redis::FromRedisValue> redis::FromRedisValue for Scored<T> {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("done", _) => Ok(Scored::Done(redis::from_redis_value(Value::Array(
+                reply.values,
+            ))?)),
+            ("out_of_range", 1) => Ok(Scored::OutOfRange(reply.value(0)?)),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Pairs a flat member/score reply with ranks starting at `first_rank` (0-based).
@@ -174,7 +184,7 @@ pub async fn record_result(
     points: i64,
     retention: std::time::Duration,
 ) -> AppResult<Result<ResultRecorded, OutOfRange>> {
-    let reply: Vec<Value> = scripts::LEADERBOARD_RESULT
+    let reply: Value = scripts::LEADERBOARD_RESULT
         .key(redis.keys.leaderboard(board))
         .key(redis.keys.leaderboard_player(board, player))
         .arg(player)
@@ -188,19 +198,17 @@ pub async fn record_result(
         .arg(retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
-    match reply.as_slice() {
-        [Value::Int(1), rest @ ..] => {
-            let (score, rank, wins, losses): (String, u64, u64, u64) =
-                redis::from_redis_value(Value::Array(rest.to_vec()))
-                    .map_err(|e| internal("leaderboard_result", e))?;
-            Ok(Ok(ResultRecorded {
+    Ok(
+        match scripts::decode::<Scored<(String, u64, u64, u64)>>("leaderboard_result", reply)? {
+            Scored::Done((score, rank, wins, losses)) => Ok(ResultRecorded {
                 score: parse_score(&score),
                 rank: rank + 1,
                 wins,
                 losses,
-            }))
-        }
-        [Value::Int(0), current] => out_of_range(current),
-        _ => Err(internal("leaderboard_result", format!("reply {reply:?}"))),
-    }
+            }),
+            Scored::OutOfRange(current) => Err(OutOfRange {
+                current: parse_score(&current),
+            }),
+        },
+    )
 }

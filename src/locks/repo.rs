@@ -9,6 +9,8 @@
 
 use redis::Value;
 
+use crate::error::AppResult;
+use crate::redis::scripts::Tagged;
 use crate::redis::{Redis, scripts};
 
 /// Why a lock operation did not happen.
@@ -26,8 +28,8 @@ pub async fn acquire(
     token: &str,
     ttl_ms: i64,
     fence_retention: std::time::Duration,
-) -> redis::RedisResult<Result<u64, Held>> {
-    let reply: (i64, i64) = scripts::ACQUIRE_LOCK
+) -> AppResult<Result<u64, Held>> {
+    let reply: Value = scripts::ACQUIRE_LOCK
         .key(redis.keys.lock(resource))
         .key(redis.keys.lock_fence(resource))
         .arg(token)
@@ -35,10 +37,38 @@ pub async fn acquire(
         .arg(fence_retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(match reply {
-        (1, fence) => Ok(fence as u64),
-        (_, remaining_ms) => Err(Held::ByAnother { remaining_ms }),
-    })
+    let reply: Acquired = scripts::decode("acquire_lock", reply)?;
+    Ok(reply.0)
+}
+
+/// `{'acquired', fencing token}` or `{'held', remaining ms}`.
+struct Acquired(Result<u64, Held>);
+
+impl redis::FromRedisValue for Acquired {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("acquired", 1) => Ok(Acquired(Ok(reply.value(0)?))),
+            ("held", 1) => Ok(Acquired(Err(Held::ByAnother {
+                remaining_ms: reply.value(0)?,
+            }))),
+            _ => Err(reply.unexpected()),
+        }
+    }
+}
+
+/// `{'extended', fencing token}` or `{'lost'}`.
+struct Extended(Option<u64>);
+
+impl redis::FromRedisValue for Extended {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("extended", 1) => Ok(Extended(Some(reply.value(0)?))),
+            ("lost", 0) => Ok(Extended(None)),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Extends the lock to `ttl_ms` from now if `token` holds it (`extend_lock.lua`);
@@ -49,8 +79,8 @@ pub async fn extend(
     token: &str,
     ttl_ms: i64,
     fence_retention: std::time::Duration,
-) -> redis::RedisResult<Option<u64>> {
-    let reply: Vec<Value> = scripts::EXTEND_LOCK
+) -> AppResult<Option<u64>> {
+    let reply: Value = scripts::EXTEND_LOCK
         .key(redis.keys.lock(resource))
         .key(redis.keys.lock_fence(resource))
         .arg(token)
@@ -58,14 +88,8 @@ pub async fn extend(
         .arg(fence_retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
-    let numbers: Vec<i64> = reply
-        .into_iter()
-        .filter_map(|v| redis::from_redis_value(v).ok())
-        .collect();
-    Ok(match numbers.as_slice() {
-        [1, fence] => Some(*fence as u64),
-        _ => None,
-    })
+    let reply: Extended = scripts::decode("extend_lock", reply)?;
+    Ok(reply.0)
 }
 
 /// Releases the lock if `token` holds it (`release_lock.lua`); false otherwise.

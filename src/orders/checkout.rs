@@ -33,7 +33,7 @@
 
 use std::time::Duration;
 
-use super::model::{Line, Order, OrderItem, OrderRecord, fingerprint};
+use super::model::{EventKind, Line, Order, OrderItem, OrderRecord, OrderStatus, fingerprint};
 use super::repo::{self, Abort, Begin, Claim, NewCheckout};
 use super::settle::{IdempotencyKey, give_back, settle};
 use crate::carts;
@@ -242,13 +242,13 @@ async fn attempt(
     let record = OrderRecord {
         id: order_id.to_string(),
         user_id: user_id.clone(),
-        status: "pending".into(),
+        status: Some(OrderStatus::Pending),
         lines,
         items,
         total_cents,
         idempotency_key: request.idempotency_key.clone(),
         from_cart: request.lines.is_none(),
-        last_event: "order.created".into(),
+        last_event: EventKind::Created,
         fields: [("created_at".to_string(), created_at)].into(),
     };
     settle(redis, &record).await?;

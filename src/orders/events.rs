@@ -26,6 +26,8 @@ use redis::streams::{
 };
 use redis::{AsyncCommands, Value};
 
+use super::model::{EventKind, OrderStatus};
+use crate::redis::scripts::Tagged;
 use crate::redis::{DedicatedConn, Redis, scripts};
 
 /// Approximate cap of `events:orders`.
@@ -36,11 +38,10 @@ pub const DEAD_MAXLEN: usize = 10_000;
 /// One order event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderEvent {
-    /// `order.created` or `order.status_changed`.
-    pub kind: String,
+    pub kind: EventKind,
     pub order_id: String,
     pub user_id: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub total_cents: i64,
     /// RFC 3339 UTC.
     pub at: String,
@@ -285,7 +286,7 @@ pub async fn write_invoice(
     event_id: &str,
     now: &str,
 ) -> redis::RedisResult<InvoiceWrite> {
-    let reply: Vec<Value> = scripts::WRITE_INVOICE
+    let reply: Value = scripts::WRITE_INVOICE
         .key(redis.keys.order(order_id))
         .key(redis.keys.invoice(order_id))
         .arg(order_id)
@@ -293,14 +294,24 @@ pub async fn write_invoice(
         .arg(event_id)
         .invoke_async(&mut redis.conn())
         .await?;
-    let kind: String = reply
-        .first()
-        .and_then(|v| redis::from_redis_value(v.clone()).ok())
-        .unwrap_or_default();
-    Ok(match kind.as_str() {
-        "written" => InvoiceWrite::Written,
-        "updated" => InvoiceWrite::Updated,
-        "unchanged" => InvoiceWrite::Unchanged,
-        _ => InvoiceWrite::NoOrder,
+    // The billing worker, not a request, reads this: an unexpected reply is a failed
+    // delivery (retried, then dead-lettered with this message), named like in
+    // `scripts::decode`.
+    redis::from_redis_value(reply.clone()).map_err(|err| {
+        redis::ParsingError::from(format!("unexpected write_invoice reply {reply:?}: {err}")).into()
     })
+}
+
+/// `{'written' | 'updated' | 'unchanged', invoice status}` or `{'missing'}`.
+impl redis::FromRedisValue for InvoiceWrite {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("written", 1) => Ok(InvoiceWrite::Written),
+            ("updated", 1) => Ok(InvoiceWrite::Updated),
+            ("unchanged", 1) => Ok(InvoiceWrite::Unchanged),
+            ("missing", 0) => Ok(InvoiceWrite::NoOrder),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }

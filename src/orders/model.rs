@@ -65,6 +65,34 @@ impl OrderStatus {
     }
 }
 
+/// What an order event says happened (the stream's `type` field, and the order hash's
+/// `last_event`, written by `commit_order.lua` and `order_transition.lua`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum EventKind {
+    /// The checkout committed: the order exists, `pending`.
+    #[default]
+    Created,
+    /// The order moved to another status.
+    StatusChanged,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "order.created",
+            EventKind::StatusChanged => "order.status_changed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<EventKind> {
+        match value {
+            "order.created" => Some(EventKind::Created),
+            "order.status_changed" => Some(EventKind::StatusChanged),
+            _ => None,
+        }
+    }
+}
+
 /// One requested line: a product and how many.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -116,8 +144,9 @@ pub struct Order {
 pub struct OrderRecord {
     pub id: String,
     pub user_id: String,
-    /// `reserving`, `aborting`, or a committed [`OrderStatus`].
-    pub status: String,
+    /// The committed status; `None` while the checkout is in progress (stored as
+    /// `reserving` or `aborting`, which only the scripts tell apart).
+    pub status: Option<OrderStatus>,
     /// What the checkout reserves (product, quantity), known before any stock is taken.
     pub lines: Vec<Line>,
     /// The snapshot written at commit.
@@ -127,7 +156,7 @@ pub struct OrderRecord {
     /// Whether the lines came from the cart (and leave it when the checkout finishes).
     pub from_cart: bool,
     /// The kind of the last change, for its stream event.
-    pub last_event: String,
+    pub last_event: EventKind,
     pub fields: HashMap<String, String>,
 }
 
@@ -138,7 +167,7 @@ impl OrderRecord {
         Some(OrderRecord {
             id: hash.get("id")?.clone(),
             user_id: hash.get("user_id").cloned().unwrap_or_default(),
-            status: hash.get("status")?.clone(),
+            status: OrderStatus::parse(hash.get("status")?),
             lines: serde_json::from_str(&json("lines")).unwrap_or_default(),
             items: serde_json::from_str(&json("items")).unwrap_or_default(),
             total_cents: hash
@@ -149,15 +178,15 @@ impl OrderRecord {
             from_cart: hash.get("from_cart").is_some_and(|v| v == "1"),
             last_event: hash
                 .get("last_event")
-                .cloned()
-                .unwrap_or_else(|| "order.created".into()),
+                .and_then(|kind| EventKind::parse(kind))
+                .unwrap_or(EventKind::Created),
             fields: hash,
         })
     }
 
     /// The committed status, or `None` while the checkout is in progress.
     pub fn status(&self) -> Option<OrderStatus> {
-        OrderStatus::parse(&self.status)
+        self.status
     }
 
     /// The API view; `None` while the checkout is in progress.

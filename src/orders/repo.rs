@@ -19,10 +19,11 @@ use redis::{AsyncCommands, Value};
 
 use super::model::{Line, OrderItem, OrderRecord, OrderStatus};
 use crate::carts::model::CART_TTL_MS;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
 use crate::redis::paging::IdRange;
+use crate::redis::scripts::Tagged;
 use crate::redis::{Redis, scripts};
 
 /// How long an `Idempotency-Key` is remembered.
@@ -30,16 +31,9 @@ pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3600 * 1000;
 /// How long an order whose checkout never completes is kept (then it expires).
 pub const UNFINISHED_TTL_MS: i64 = 24 * 3600 * 1000;
 
-fn unexpected(script: &str, reply: impl std::fmt::Debug) -> AppError {
-    AppError::Internal(anyhow::anyhow!("unexpected {script} reply: {reply:?}"))
-}
-
-fn text(value: &Value) -> String {
-    redis::from_redis_value(value.clone()).unwrap_or_default()
-}
-
-fn int(value: &Value) -> i64 {
-    redis::from_redis_value(value.clone()).unwrap_or(0)
+/// Lines stored as JSON by a script's caller, read back from its reply.
+fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, redis::ParsingError> {
+    serde_json::from_str(text).map_err(|e| redis::ParsingError::from(format!("stored JSON: {e}")))
 }
 
 /// A fresh order id (INCR).
@@ -69,7 +63,7 @@ pub async fn claim_idempotency(
     replace: Option<&str>,
     now: &str,
 ) -> AppResult<Claim> {
-    let reply: Vec<Value> = scripts::CLAIM_IDEMPOTENCY
+    let reply: Value = scripts::CLAIM_IDEMPOTENCY
         .key(redis.keys.idempotency(user_id, key))
         .arg(fingerprint)
         .arg(candidate)
@@ -78,16 +72,23 @@ pub async fn claim_idempotency(
         .arg(replace.unwrap_or(""))
         .invoke_async(&mut redis.conn())
         .await?;
-    let kind = reply.first().map(text).unwrap_or_default();
-    Ok(match (kind.as_str(), reply.as_slice()) {
-        ("claimed", [_, order]) => Claim::Claimed(text(order)),
-        ("mismatch", _) => Claim::Mismatch,
-        ("existing", [_, order, state]) => Claim::Existing {
-            order_id: text(order),
-            done: text(state) == "done",
-        },
-        _ => return Err(unexpected("claim_idempotency", reply)),
-    })
+    scripts::decode("claim_idempotency", reply)
+}
+
+/// `{'claimed', order}`, `{'mismatch'}` or `{'existing', order, 'done' | 'pending'}`.
+impl redis::FromRedisValue for Claim {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("claimed", 1) => Ok(Claim::Claimed(reply.value(0)?)),
+            ("mismatch", 0) => Ok(Claim::Mismatch),
+            ("existing", 2) => Ok(Claim::Existing {
+                order_id: reply.value(0)?,
+                done: reply.value::<String>(1)? == "done",
+            }),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Forgets `key` if it still points at the rolled-back `order_id` (compare-and-delete).
@@ -140,7 +141,7 @@ pub async fn begin_checkout(
     new: &NewCheckout<'_>,
 ) -> AppResult<Begin> {
     let lines = serde_json::to_string(new.lines).map_err(anyhow::Error::from)?;
-    let reply: Vec<Value> = scripts::BEGIN_CHECKOUT
+    let reply: Value = scripts::BEGIN_CHECKOUT
         .key(redis.keys.order(order_id))
         .arg(now_ms)
         .arg(lease_ms)
@@ -160,19 +161,25 @@ pub async fn begin_checkout(
         .arg(new.started_at)
         .invoke_async(&mut redis.conn())
         .await?;
-    let kind = reply.first().map(text).unwrap_or_default();
-    Ok(match (kind.as_str(), reply.as_slice()) {
-        ("started", _) => Begin::Started,
-        ("resumed", [_, lines]) => Begin::Resumed(
-            serde_json::from_str(&text(lines)).map_err(|e| unexpected("begin_checkout", e))?,
-        ),
-        ("busy", _) => Begin::Busy,
-        ("committed", [_, _, lease_until]) => Begin::Committed {
-            lease_until: int(lease_until),
-        },
-        ("aborted", _) => Begin::Aborted,
-        _ => return Err(unexpected("begin_checkout", reply)),
-    })
+    scripts::decode("begin_checkout", reply)
+}
+
+/// `{'started'}`, `{'resumed', lines}`, `{'busy', lease_until}`,
+/// `{'committed', status, lease_until}` or `{'aborted'}`.
+impl redis::FromRedisValue for Begin {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("started", 0) => Ok(Begin::Started),
+            ("resumed", 1) => Ok(Begin::Resumed(json(&reply.value::<String>(0)?)?)),
+            ("busy", _) => Ok(Begin::Busy),
+            ("committed", 2) => Ok(Begin::Committed {
+                lease_until: reply.value(1)?,
+            }),
+            ("aborted", 0) => Ok(Begin::Aborted),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Commits a fully reserved checkout (`commit_order.lua`); false when this token no
@@ -222,25 +229,32 @@ pub async fn abort_checkout(
     token: Option<&str>,
     now_ms: i64,
 ) -> AppResult<Abort> {
-    let reply: Vec<Value> = scripts::ABORT_CHECKOUT
+    let reply: Value = scripts::ABORT_CHECKOUT
         .key(redis.keys.order(order_id))
         .arg(token.unwrap_or(""))
         .arg(now_ms)
         .invoke_async(&mut redis.conn())
         .await?;
-    let kind = reply.first().map(text).unwrap_or_default();
-    Ok(match (kind.as_str(), reply.as_slice()) {
-        ("aborting", [_, lines, user_id, key]) => Abort::Aborting {
-            lines: serde_json::from_str(&text(lines))
-                .map_err(|e| unexpected("abort_checkout", e))?,
-            user_id: text(user_id),
-            idempotency_key: text(key),
-        },
-        ("busy", _) => Abort::Busy,
-        ("committed", _) => Abort::Committed,
-        ("gone", _) => Abort::Gone,
-        _ => return Err(unexpected("abort_checkout", reply)),
-    })
+    scripts::decode("abort_checkout", reply)
+}
+
+/// `{'aborting', lines, user_id, idempotency_key}`, `{'busy'}`,
+/// `{'committed', status, lease_until}` or `{'gone'}`.
+impl redis::FromRedisValue for Abort {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("aborting", 3) => Ok(Abort::Aborting {
+                lines: json(&reply.value::<String>(0)?)?,
+                user_id: reply.value(1)?,
+                idempotency_key: reply.value(2)?,
+            }),
+            ("busy", 0) => Ok(Abort::Busy),
+            ("committed", _) => Ok(Abort::Committed),
+            ("gone", 0) => Ok(Abort::Gone),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Deletes a rolled-back order (only ever called once its stock is all given back).
@@ -367,21 +381,28 @@ pub async fn transition(
     for from in to.follows() {
         invocation.arg(from.as_str());
     }
-    let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
-    let kind = reply.first().map(text).unwrap_or_default();
-    let record = |hash: &Value| {
-        redis::from_redis_value::<HashMap<String, String>>(hash.clone())
-            .ok()
-            .and_then(OrderRecord::from_hash)
-            .ok_or_else(|| unexpected("order_transition", hash))
-    };
-    Ok(match (kind.as_str(), reply.as_slice()) {
-        ("changed", [_, _, hash]) => Transition::Changed(record(hash)?),
-        ("same", [_, hash]) => Transition::Same(record(hash)?),
-        ("invalid", [_, status]) => Transition::Invalid(text(status)),
-        ("missing", _) => Transition::Missing,
-        _ => return Err(unexpected("order_transition", reply)),
-    })
+    let reply: Value = invocation.invoke_async(&mut redis.conn()).await?;
+    scripts::decode("order_transition", reply)
+}
+
+/// `{'changed', old status, flat HGETALL}`, `{'same', flat HGETALL}`,
+/// `{'invalid', current status}` or `{'missing'}`.
+impl redis::FromRedisValue for Transition {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        let record = |i: usize| {
+            OrderRecord::from_hash(reply.value::<HashMap<String, String>>(i)?).ok_or_else(|| {
+                redis::ParsingError::from("an order hash without id or status".to_string())
+            })
+        };
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("changed", 2) => Ok(Transition::Changed(record(1)?)),
+            ("same", 1) => Ok(Transition::Same(record(0)?)),
+            ("invalid", 1) => Ok(Transition::Invalid(reply.value(0)?)),
+            ("missing", 0) => Ok(Transition::Missing),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// The order's invoice, once billing has written it.

@@ -29,10 +29,10 @@ pub async fn settle(redis: &Redis, order: &OrderRecord) -> AppResult<()> {
     };
     let at = time::rfc3339(time::now());
     let event = OrderEvent {
-        kind: order.last_event.clone(),
+        kind: order.last_event,
         order_id: order.id.clone(),
         user_id: order.user_id.clone(),
-        status: status.as_str().to_string(),
+        status,
         total_cents: order.total_cents,
         at: at.clone(),
     };

@@ -24,6 +24,7 @@ use super::model::{CreateProduct, Product, UpdateProduct, normalize_category, no
 use crate::error::{AppError, AppResult};
 use crate::redis::batch::Batch;
 use crate::redis::paging::IdRange;
+use crate::redis::scripts::Tagged;
 use crate::redis::{Redis, scripts};
 
 /// How long a product may take between its first and last creation step.
@@ -300,24 +301,27 @@ pub enum StockReply {
     Missing,
 }
 
-impl StockReply {
-    fn parse(reply: Vec<i64>) -> StockReply {
-        match reply.as_slice() {
-            [1, value] => StockReply::Done(*value),
-            [0, value] => StockReply::Refused(*value),
-            _ => StockReply::Missing,
+/// `{'done', n}`, `{'refused', n}` or `{'missing'}` (purchase, discount, restock).
+impl redis::FromRedisValue for StockReply {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("done", 1) => Ok(StockReply::Done(reply.value(0)?)),
+            ("refused", 1) => Ok(StockReply::Refused(reply.value(0)?)),
+            ("missing", 0) => Ok(StockReply::Missing),
+            _ => Err(reply.unexpected()),
         }
     }
 }
 
 /// Sells `quantity` units if that many are in stock (`purchase_stock.lua`).
 pub async fn purchase(redis: &Redis, id: &str, quantity: i64) -> AppResult<StockReply> {
-    let reply: Vec<i64> = scripts::PURCHASE_STOCK
+    let reply: Value = scripts::PURCHASE_STOCK
         .key(redis.keys.product(id))
         .arg(quantity)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(StockReply::parse(reply))
+    scripts::decode("purchase_stock", reply)
 }
 
 /// Takes `amount_cents` off the price unless it would go below 0 (`discount_price.lua`).
@@ -327,13 +331,13 @@ pub async fn discount(
     amount_cents: i64,
     now: &str,
 ) -> AppResult<StockReply> {
-    let reply: Vec<i64> = scripts::DISCOUNT_PRICE
+    let reply: Value = scripts::DISCOUNT_PRICE
         .key(redis.keys.product(id))
         .arg(amount_cents)
         .arg(now)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(StockReply::parse(reply))
+    scripts::decode("discount_price", reply)
 }
 
 /// Adds stock to an existing product unless the stock would pass `max_stock`
@@ -345,14 +349,14 @@ pub async fn restock(
     max_stock: i64,
     now: &str,
 ) -> AppResult<StockReply> {
-    let reply: Vec<i64> = scripts::RESTOCK
+    let reply: Value = scripts::RESTOCK
         .key(redis.keys.product(id))
         .arg(quantity)
         .arg(max_stock)
         .arg(now)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(StockReply::parse(reply))
+    scripts::decode("restock", reply)
 }
 
 /// The answer of reserving one product's stock for an order.
@@ -373,23 +377,33 @@ pub async fn reserve(
     product_id: &str,
     order_id: &str,
     quantity: i64,
-) -> redis::RedisResult<Reservation> {
-    let reply: Vec<Value> = scripts::RESERVE_STOCK
+) -> AppResult<Reservation> {
+    let reply: Value = scripts::RESERVE_STOCK
         .key(redis.keys.product(product_id))
         .key(redis.keys.product_reservations(product_id))
         .arg(order_id)
         .arg(quantity)
         .invoke_async(&mut redis.conn())
         .await?;
-    let int = |v: &Value| redis::from_redis_value::<i64>(v.clone()).unwrap_or(0);
-    Ok(match reply.as_slice() {
-        [code, name, price] if int(code) == 1 => Reservation::Held {
-            name: redis::from_redis_value(name.clone()).unwrap_or_default(),
-            price_cents: int(price),
-        },
-        [_, stock] => Reservation::Short { stock: int(stock) },
-        _ => Reservation::Missing,
-    })
+    scripts::decode("reserve_stock", reply)
+}
+
+/// `{'held', name, price_cents}`, `{'short', stock}` or `{'missing'}`.
+impl redis::FromRedisValue for Reservation {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("held", 2) => Ok(Reservation::Held {
+                name: reply.value(0)?,
+                price_cents: reply.value(1)?,
+            }),
+            ("short", 1) => Ok(Reservation::Short {
+                stock: reply.value(0)?,
+            }),
+            ("missing", 0) => Ok(Reservation::Missing),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Gives back what `order_id` holds of `product_id`, at most once (`release_stock.lua`).
@@ -433,4 +447,69 @@ pub async fn reserve_ids_through(redis: &Redis, id: u64) -> AppResult<()> {
         .invoke_async(&mut redis.conn())
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::{Reservation, StockReply};
+    use crate::error::AppError;
+    use crate::redis::scripts::decode;
+
+    fn reply(tag: &str, values: Vec<Value>) -> Value {
+        let mut items = vec![Value::BulkString(tag.as_bytes().to_vec())];
+        items.extend(values);
+        Value::Array(items)
+    }
+
+    /// Guards the finding: an odd reply of a stock script used to become
+    /// `Missing` (a 404, or a 422 "product does not exist" at checkout). It is a 500.
+    #[test]
+    fn stock_replies_decode_by_tag_and_odd_ones_are_500s() {
+        assert_eq!(
+            decode::<StockReply>("purchase_stock", reply("done", vec![Value::Int(4)])).unwrap(),
+            StockReply::Done(4)
+        );
+        assert_eq!(
+            decode::<StockReply>("restock", reply("refused", vec![Value::Int(9)])).unwrap(),
+            StockReply::Refused(9)
+        );
+        assert_eq!(
+            decode::<Reservation>(
+                "reserve_stock",
+                reply(
+                    "held",
+                    vec![Value::BulkString(b"Mug".to_vec()), Value::Int(1250)]
+                )
+            )
+            .unwrap(),
+            Reservation::Held {
+                name: "Mug".into(),
+                price_cents: 1250
+            }
+        );
+        let odd = [
+            Value::Array(vec![Value::Int(1), Value::Int(4)]),
+            Value::Array(vec![Value::Int(-1)]),
+            reply("sold", vec![Value::Int(4)]),
+            reply("missing", vec![Value::Int(4)]),
+        ];
+        for value in odd {
+            assert!(
+                matches!(
+                    decode::<StockReply>("purchase_stock", value.clone()),
+                    Err(AppError::Internal(_))
+                ),
+                "{value:?}"
+            );
+            assert!(
+                matches!(
+                    decode::<Reservation>("reserve_stock", value.clone()),
+                    Err(AppError::Internal(_))
+                ),
+                "{value:?}"
+            );
+        }
+    }
 }

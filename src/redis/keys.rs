@@ -50,6 +50,34 @@ impl Keys {
         format!("{}{}", self.prefix, name)
     }
 
+    // ---- admin -------------------------------------------------------------------
+
+    /// Any key, named as the admin key browser shows it (without the prefix): the
+    /// prefix is applied here like for every other key, so an admin of one deployment
+    /// reaches only its keys.
+    pub fn raw(&self, shown: &str) -> String {
+        self.key(format_args!("{shown}"))
+    }
+
+    /// A SCAN `MATCH` pattern confined to this deployment's keys: the prefix with its
+    /// glob metacharacters escaped (so it matches only itself), then `pattern`.
+    pub fn scan_pattern(&self, pattern: &str) -> String {
+        let mut escaped = String::with_capacity(self.prefix.len() + pattern.len());
+        for c in self.prefix.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+        }
+        escaped.push_str(pattern);
+        escaped
+    }
+
+    /// A key as the admin key browser shows it: without the prefix.
+    pub fn shown<'a>(&self, key: &'a str) -> &'a str {
+        key.strip_prefix(&*self.prefix).unwrap_or(key)
+    }
+
     // ---- users -------------------------------------------------------------------
 
     /// Hash: the user entity (seed 000/002 `user:1`).

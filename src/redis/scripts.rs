@@ -60,3 +60,140 @@ script!(ACQUIRE_LOCK, "acquire_lock.lua");
 script!(EXTEND_LOCK, "extend_lock.lua");
 script!(RELEASE_LOCK, "release_lock.lua");
 script!(FORGET_IDLE_CONSUMERS, "forget_idle_consumers.lua");
+
+/// The reply convention of every script that can end in more than one way: an array
+/// whose first element is a tag naming the outcome (`'done'`, `'refused'`,
+/// `'missing'`, …) and whose other elements are that outcome's values. A script with a
+/// single outcome answers its value alone (a count, a yes/no as 1/0, a flat hash).
+///
+/// Each script's reply is decoded once, into its own enum whose `FromRedisValue` reads
+/// a [`Tagged`] and refuses any tag or shape it does not know; [`decode`] then turns
+/// such a refusal into a 500 naming the script (logged with the request), never into a
+/// 4xx that would blame the client for a reply the code did not expect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tagged {
+    pub tag: String,
+    pub values: Vec<redis::Value>,
+}
+
+impl Tagged {
+    /// The `i`-th value after the tag, as `T`.
+    pub fn value<T: redis::FromRedisValue>(&self, i: usize) -> Result<T, redis::ParsingError> {
+        let value = self
+            .values
+            .get(i)
+            .ok_or_else(|| format!("tag {:?} has no value {i}", self.tag))?;
+        redis::from_redis_value(value.clone())
+    }
+
+    /// The refusal of a tag (or a tag with values) the decoder does not know.
+    pub fn unexpected(&self) -> redis::ParsingError {
+        format!(
+            "unexpected tag {:?} with {} values",
+            self.tag,
+            self.values.len()
+        )
+        .into()
+    }
+}
+
+impl redis::FromRedisValue for Tagged {
+    fn from_redis_value(v: redis::Value) -> Result<Self, redis::ParsingError> {
+        let mut items: Vec<redis::Value> = redis::from_redis_value(v)?;
+        if items.is_empty() {
+            return Err("empty reply where a tagged one was expected".into());
+        }
+        let tag: String = redis::from_redis_value(items.remove(0))?;
+        Ok(Tagged { tag, values: items })
+    }
+}
+
+/// Decodes `script`'s reply as `T`: a reply outside `T` is a 500 naming the script and
+/// showing the reply (logged once, where the error becomes the response).
+pub fn decode<T: redis::FromRedisValue>(
+    script: &'static str,
+    reply: redis::Value,
+) -> crate::error::AppResult<T> {
+    redis::from_redis_value(reply.clone()).map_err(|err| {
+        crate::error::AppError::Internal(anyhow::anyhow!(
+            "unexpected {script} reply {reply:?}: {err}"
+        ))
+    })
+}
+
+/// The reply of the scripts that write only when their entity exists
+/// (`zadd_if_exists`, `set_like`, `add_comment`): `{'done', values…}` decoded as `T`
+/// (a tuple), or `{'missing'}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IfExists<T> {
+    Done(T),
+    Missing,
+}
+
+impl<T: redis::FromRedisValue> redis::FromRedisValue for IfExists<T> {
+    fn from_redis_value(v: redis::Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match reply.tag.as_str() {
+            "done" => Ok(IfExists::Done(redis::from_redis_value(
+                redis::Value::Array(reply.values),
+            )?)),
+            "missing" if reply.values.is_empty() => Ok(IfExists::Missing),
+            _ => Err(reply.unexpected()),
+        }
+    }
+}
+
+impl<T> IfExists<T> {
+    /// `None` for a missing entity.
+    pub fn done(self) -> Option<T> {
+        match self {
+            IfExists::Done(value) => Some(value),
+            IfExists::Missing => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redis::Value;
+
+    use super::*;
+    use crate::error::AppError;
+
+    fn reply(items: Vec<Value>) -> Value {
+        Value::Array(items)
+    }
+
+    fn tag(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_tagged_reply_is_read_and_an_unknown_one_is_a_500_naming_the_script() {
+        let done: IfExists<(u64, u64)> = decode(
+            "set_like",
+            reply(vec![tag("done"), Value::Int(1), Value::Int(7)]),
+        )
+        .unwrap();
+        assert_eq!(done, IfExists::Done((1, 7)));
+        let missing: IfExists<(u64, u64)> =
+            decode("set_like", reply(vec![tag("missing")])).unwrap();
+        assert_eq!(missing, IfExists::Missing);
+        // The old numeric convention, an unknown tag, an empty reply, a missing value:
+        // all are replies the code does not expect, so a 500 that names the script.
+        for odd in [
+            reply(vec![Value::Int(-1), Value::Int(0)]),
+            reply(vec![tag("gone")]),
+            reply(vec![]),
+            reply(vec![tag("done"), Value::Int(1)]),
+            Value::Int(3),
+        ] {
+            match decode::<IfExists<(u64, u64)>>("set_like", odd.clone()) {
+                Err(AppError::Internal(err)) => {
+                    assert!(err.to_string().contains("set_like"), "{err}")
+                }
+                other => panic!("{odd:?} gave {other:?}"),
+            }
+        }
+    }
+}

@@ -110,10 +110,10 @@ async fn billing_writes_exactly_one_invoice_per_order_however_often_its_events_a
         events::append(
             &app.redis,
             &events::OrderEvent {
-                kind: "order.created".into(),
+                kind: agora::orders::model::EventKind::Created,
                 order_id: id.clone(),
                 user_id: String::new(),
-                status: "pending".into(),
+                status: agora::orders::OrderStatus::Pending,
                 total_cents: 0,
                 at: String::new(),
             },
@@ -190,10 +190,10 @@ async fn an_entry_that_keeps_failing_goes_to_the_dead_letter_stream() {
         events::append(
             &app.redis,
             &events::OrderEvent {
-                kind: "order.created".into(),
+                kind: agora::orders::model::EventKind::Created,
                 order_id: order_id.into(),
                 user_id: "1".into(),
-                status: "pending".into(),
+                status: agora::orders::OrderStatus::Pending,
                 total_cents: 100,
                 at: "2026-01-01T00:00:00.000Z".into(),
             },

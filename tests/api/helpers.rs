@@ -102,6 +102,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts the app against a given Redis.
 pub async fn spawn_app_on(topology: &Topology, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    agora::telemetry::init_for_tests();
     let mut settings = Settings::for_redis(topology, &unique_prefix());
     settings.redis_startup_secs = 5;
     adjust(&mut settings);

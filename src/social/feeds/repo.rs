@@ -20,6 +20,7 @@ use crate::pagination::ScoreCursor;
 use crate::redis::batch::Batch;
 use crate::redis::keys::{UserPart, slot};
 use crate::redis::paging::{Window, newest_first};
+use crate::redis::scripts::IfExists;
 use crate::redis::{Redis, scripts};
 use crate::social::posts::repo as posts;
 use crate::time;
@@ -157,7 +158,7 @@ pub async fn record_activity(
         timestamp: time::rfc3339_from_ms(at_ms),
     };
     let member = serde_json::to_string(&entry).map_err(anyhow::Error::from)?;
-    let _: (i64, u64, f64) = scripts::ZADD_IF_EXISTS
+    let reply: redis::Value = scripts::ZADD_IF_EXISTS
         .key(redis.keys.user(user_id))
         .key(redis.keys.user_part(user_id, UserPart::Activity))
         .arg(ACTIVITY_CAP)
@@ -166,6 +167,8 @@ pub async fn record_activity(
         .arg(member)
         .invoke_async(&mut redis.conn())
         .await?;
+    // A user deleted meanwhile has no activity feed to write to: nothing to do.
+    let _: IfExists<(u64, u64, f64)> = scripts::decode("zadd_if_exists", reply)?;
     Ok(())
 }
 

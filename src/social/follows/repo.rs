@@ -24,6 +24,7 @@ use crate::pagination::{PartScoreCursor, ScoreCursor};
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
 use crate::redis::paging::{Window, newest_first};
+use crate::redis::scripts::IfExists;
 use crate::redis::set_scan::{MAX_ROUNDS, SCAN_BUDGET};
 use crate::redis::{Redis, scripts};
 
@@ -118,7 +119,7 @@ pub async fn add(
     member: &str,
     at_ms: i64,
 ) -> AppResult<Option<(bool, i64)>> {
-    let (added, _card, score): (i64, u64, f64) = scripts::ZADD_IF_EXISTS
+    let reply: Value = scripts::ZADD_IF_EXISTS
         .key(redis.keys.user(owner))
         .key(redis.keys.user_part(owner, side.part()))
         .arg(0)
@@ -127,7 +128,10 @@ pub async fn add(
         .arg(member)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok((added >= 0).then_some((added == 1, score as i64)))
+    let reply: IfExists<(u64, u64, f64)> = scripts::decode("zadd_if_exists", reply)?;
+    Ok(reply
+        .done()
+        .map(|(added, _card, score)| (added == 1, score as i64)))
 }
 
 /// Removes `members` from `owner`'s `side` (an unfollow, or entries of users that no

@@ -29,6 +29,7 @@ use crate::pagination::ScoreCursor;
 use crate::redis::batch::Batch;
 use crate::redis::keys::{PostPart, UserPart};
 use crate::redis::paging::{Window, newest_first, newest_first_many};
+use crate::redis::scripts::IfExists;
 use crate::redis::{Redis, scripts};
 
 /// Newest posts kept in `posts:recent` (older ones stay on their author's list).
@@ -74,7 +75,7 @@ pub async fn index_for_author(
     post_id: &str,
     at_ms: i64,
 ) -> AppResult<bool> {
-    let (added, _card, _score): (i64, u64, f64) = scripts::ZADD_IF_EXISTS
+    let reply: redis::Value = scripts::ZADD_IF_EXISTS
         .key(redis.keys.user(author))
         .key(redis.keys.user_part(author, UserPart::Posts))
         .arg(0)
@@ -83,7 +84,8 @@ pub async fn index_for_author(
         .arg(post_id)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(added >= 0)
+    let reply: IfExists<(u64, u64, f64)> = scripts::decode("zadd_if_exists", reply)?;
+    Ok(reply.done().is_some())
 }
 
 /// Adds the post to `posts:recent` and trims it to [`RECENT_CAP`] (one MULTI: one key).
@@ -191,28 +193,30 @@ pub async fn set_like(
     user_id: &str,
     like: bool,
 ) -> AppResult<Option<(bool, u64)>> {
-    let (changed, likes): (i64, u64) = scripts::SET_LIKE
+    let reply: redis::Value = scripts::SET_LIKE
         .key(redis.keys.post(post_id))
         .key(redis.keys.post_part(post_id, PostPart::Likes))
         .arg(user_id)
         .arg(if like { "1" } else { "0" })
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok((changed >= 0).then_some((changed == 1, likes)))
+    let reply: IfExists<(u64, u64)> = scripts::decode("set_like", reply)?;
+    Ok(reply.done().map(|(changed, likes)| (changed == 1, likes)))
 }
 
 /// Adds a comment, keeping `comments_count` equal to the comments (one script).
 /// `None` when there is no such post; else the new count.
 pub async fn add_comment(redis: &Redis, comment: &Comment, at_ms: i64) -> AppResult<Option<u64>> {
     let member = serde_json::to_string(comment).map_err(anyhow::Error::from)?;
-    let count: i64 = scripts::ADD_COMMENT
+    let reply: redis::Value = scripts::ADD_COMMENT
         .key(redis.keys.post(&comment.post_id))
         .key(redis.keys.post_part(&comment.post_id, PostPart::Comments))
         .arg(at_ms)
         .arg(member)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(u64::try_from(count).ok())
+    let reply: IfExists<(u64,)> = scripts::decode("add_comment", reply)?;
+    Ok(reply.done().map(|(count,)| count))
 }
 
 /// A window of a post's comments, newest first; `None` when there is no such post.

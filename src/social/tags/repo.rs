@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::pagination::SetCursor;
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
+use crate::redis::scripts::Tagged;
 use crate::redis::set_scan::{self, SCAN_BUDGET, ScanPos, Walk};
 use crate::redis::{Redis, scripts};
 
@@ -28,27 +29,47 @@ pub const MAX_TAGS_PER_USER: usize = 50;
 /// Tags `user_id` with `tag`; false when there is no such user (nothing written); 422
 /// naming `tag` when the user already has [`MAX_TAGS_PER_USER`] other tags.
 pub async fn add(redis: &Redis, user_id: &str, tag: &str) -> AppResult<bool> {
-    let added: i64 = scripts::SADD_IF_EXISTS
+    let reply: redis::Value = scripts::SADD_IF_EXISTS
         .key(redis.keys.user(user_id))
         .key(redis.keys.user_part(user_id, UserPart::Tags))
         .arg(MAX_TAGS_PER_USER)
         .arg(tag)
         .invoke_async(&mut redis.conn())
         .await?;
-    if added == -2 {
-        return Err(AppError::invalid(
-            "tag",
-            format!("a user has at most {MAX_TAGS_PER_USER} tags: remove one first"),
-        ));
-    }
-    if added < 0 {
-        return Ok(false);
+    match scripts::decode("sadd_if_exists", reply)? {
+        Capped::Done => {}
+        Capped::Missing => return Ok(false),
+        Capped::Full => {
+            return Err(AppError::invalid(
+                "tag",
+                format!("a user has at most {MAX_TAGS_PER_USER} tags: remove one first"),
+            ));
+        }
     }
     let _: u64 = redis
         .conn()
         .sadd(redis.keys.tag_users(tag), user_id)
         .await?;
     Ok(true)
+}
+
+/// The reply of `sadd_if_exists`: `{'done', added}`, `{'missing'}` or `{'full'}`.
+enum Capped {
+    Done,
+    Missing,
+    Full,
+}
+
+impl redis::FromRedisValue for Capped {
+    fn from_redis_value(v: redis::Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("done", 1) => Ok(Capped::Done),
+            ("missing", 0) => Ok(Capped::Missing),
+            ("full", 0) => Ok(Capped::Full),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Removes `tag` from `user_id`: the index entry first, then the user's side.
