@@ -11,9 +11,10 @@
 -- ARGV[4]  most distinct products a cart may hold
 -- ARGV[5]  most units of one product
 -- ARGV[6]  TTL in ms
--- Returns: the product's quantity afterwards (0 when removed);
---          -1 when a new line would pass the most products (nothing changed);
---          -2 when the quantity would pass the most units (nothing changed).
+-- Returns: {'done', the product's quantity afterwards (0 when removed)};
+--          {'too_many_lines'} when a new line would pass the most products;
+--          {'too_many_units'} when the quantity would pass the most units (nothing
+--          changed in either case).
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[2]) or '0')
 local target = tonumber(ARGV[3])
 if ARGV[1] == 'add' then
@@ -24,10 +25,10 @@ if target <= 0 then
   target = 0
 else
   if current == 0 and redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then
-    return -1
+    return {'too_many_lines'}
   end
   if target > tonumber(ARGV[5]) then
-    return -2
+    return {'too_many_units'}
   end
   if ARGV[1] == 'add' then
     target = redis.call('HINCRBY', KEYS[1], ARGV[2], ARGV[3])
@@ -38,4 +39,4 @@ end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
-return target
+return {'done', target}

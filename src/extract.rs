@@ -191,7 +191,7 @@ where
 /// one 422, before the handler runs. `ValidPath<String>` for one parameter,
 /// `ValidPath<(String, String)>` for two. Routes with a parameter that is not an id (a
 /// tag, a date, a session id, a raw key) use axum's `Path` and that value's own check.
-pub struct ValidPath<T>(pub T);
+pub(crate) struct ValidPath<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ValidPath<T>
 where

@@ -7,18 +7,24 @@
 //!
 //! ## Code tour
 //!
-//! Layers, top to bottom; each calls only the one below it.
+//! Layers, top to bottom; each calls only the ones below it (the README's "Code tour"
+//! has the table, the conventions and the list of places a new area touches).
 //!
-//! - **HTTP**: [`app`] (state, router, middleware, `run`), [`server`] (the accept loop:
-//!   header-read and write-stall timeouts, connection cap, graceful drain), [`extract`] (`AppJson`,
-//!   `AuthUser`), [`pagination`] (`?limit=&cursor=`, stable cursors), [`error`] (one error enum → problem+json), [`openapi`] (the
-//!   document's frame; operations come from each area's `routes!`), [`ops`] (health,
-//!   readiness, metrics).
+//! - **HTTP**: [`app`] (the router with its middleware, `run`), [`state`] (`AppState`,
+//!   below every area), [`server`] (the accept loop: header-read and write-stall
+//!   timeouts, connection cap, graceful drain), [`extract`] (`AppJson`, `AuthUser` and
+//!   its one authorization rule `may_act_for`, `AdminUser`, `ValidPath`), [`pagination`]
+//!   (`?limit=&cursor=`, cursors, `Page<T>`), [`error`] (one error enum →
+//!   problem+json), [`openapi`] (the document's frame; operations come from each area's
+//!   `routes!`), [`ops`] (health, readiness, metrics), and each area's `handlers.rs`.
+//! - **Account lifecycle**: [`accounts`], above the areas it spans (users, sessions,
+//!   social, jobs): registration, login, deletion, rename, password change, admin grant.
 //! - **Areas**, one folder each: `mod.rs` says why the area uses the Redis structure it
 //!   uses and builds its router; `handlers.rs` parse, authorize, call, respond;
 //!   `model.rs` request/response types; `repo.rs` the only code that issues the area's
-//!   Redis commands (its module docs list its keys); `service.rs` what spans areas.
-//!   - [`users`]: hashes, unique username/e-mail claimed by one Lua script.
+//!   Redis commands (its module docs list its keys); `service.rs` rules over several
+//!   repository calls. Copy [`leaderboards`] to start a new one.
+//!   - [`users`]: the user entity: hashes, unique username/e-mail claimed by one script.
 //!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
 //!   - [`jobs`]: the e-mail list queue and its reliable worker (BLMOVE, leases).
 //!   - [`leaderboards`]: a sorted set per board, a hash per player entry, one slot.
@@ -27,7 +33,7 @@
 //!   - [`experiments`]: sticky weighted assignment (HSETNX in a script).
 //!   - [`app_config`]: the typed `config:app` hash.
 //!   - [`notifications`]: pub/sub → SSE through one subscriber connection per process.
-//!   - [`admin`]: queue depths, SCAN key browser, MEMORY USAGE.
+//!   - [`admin`]: queue depths, SCAN key browser, MEMORY USAGE (its own repository).
 //!   - [`social`]: tags (a set on each side), follows (sorted sets on each side),
 //!     posts with likes and comments (denormalized hashes, counters kept by Lua),
 //!     home timelines (fan-out on write, celebrities merged on read), activity feeds.
@@ -39,8 +45,9 @@
 //!   - [`locks`]: SET NX PX with compare-and-act scripts and fencing tokens.
 //! - **Redis plumbing**: [`redis`] (standalone | cluster behind one type, the
 //!   dedicated-connection pool), [`redis::keys`] (every key name), [`redis::scripts`]
-//!   (the Lua registry; scripts live in `lua/`), [`redis::batch`] (multi-key batches
-//!   grouped by slot), [`pagination`] (cursor pages over sorted sets).
+//!   (the Lua registry and the one reply convention; scripts live in `lua/`),
+//!   [`redis::batch`] (multi-key batches grouped by slot), [`redis::paging`] (the
+//!   sorted-set windows pages are read from).
 //! - **Process**: [`config`] (flags = env vars), [`telemetry`], [`seed`],
 //!   [`workers`] (the billing consumer group, the order sweeper).
 

@@ -156,20 +156,16 @@ async fn seed_platform(redis: &Redis, dir: &Path) -> anyhow::Result<usize> {
         for p in players {
             crate::validate::id(&p.player_id)
                 .map_err(|e| anyhow::anyhow!("leaderboards.json: {e}"))?;
-            let entry = redis.keys.leaderboard_player(&board, &p.player_id);
-            let (added, _, _, _, _, _): (u64, bool, bool, bool, bool, bool) = redis::pipe()
-                .cmd("ZADD")
-                .arg(redis.keys.leaderboard(&board))
-                .arg("NX")
-                .arg(p.score)
-                .arg(&p.player_id)
-                .hset_nx(&entry, "username", &p.username)
-                .hset_nx(&entry, "level", p.level)
-                .hset_nx(&entry, "wins", p.wins)
-                .hset_nx(&entry, "losses", p.losses)
-                .hset_nx(&entry, "last_played", &p.last_played)
-                .query_async(&mut redis.conn())
-                .await?;
+            let entry = crate::leaderboards::repo::Entry {
+                username: Some(p.username),
+                level: Some(u64::from(p.level)),
+                wins: Some(p.wins),
+                losses: Some(p.losses),
+                last_played: Some(p.last_played),
+            };
+            let added =
+                crate::leaderboards::repo::seed_entry(redis, &board, &p.player_id, p.score, &entry)
+                    .await?;
             created += added as usize;
         }
     }

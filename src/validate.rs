@@ -11,23 +11,23 @@ use crate::error::AppError;
 
 /// Collects field errors; `finish` turns them into one 422.
 #[derive(Default)]
-pub struct Validator {
+pub(crate) struct Validator {
     errors: BTreeMap<String, String>,
 }
 
 impl Validator {
-    pub fn new() -> Validator {
+    pub(crate) fn new() -> Validator {
         Validator::default()
     }
 
-    pub fn check(&mut self, field: &str, result: Result<(), String>) -> &mut Validator {
+    pub(crate) fn check(&mut self, field: &str, result: Result<(), String>) -> &mut Validator {
         if let Err(message) = result {
             self.errors.entry(field.to_string()).or_insert(message);
         }
         self
     }
 
-    pub fn finish(&mut self) -> Result<(), AppError> {
+    pub(crate) fn finish(&mut self) -> Result<(), AppError> {
         if self.errors.is_empty() {
             Ok(())
         } else {
@@ -37,7 +37,7 @@ impl Validator {
 }
 
 /// An id used in a key: 1 to 64 of `A-Z a-z 0-9 _ -`.
-pub fn id(value: &str) -> Result<(), String> {
+pub(crate) fn id(value: &str) -> Result<(), String> {
     let ok = (1..=64).contains(&value.len())
         && value
             .bytes()
@@ -47,12 +47,12 @@ pub fn id(value: &str) -> Result<(), String> {
 }
 
 /// Validates a path id as one field, as a 422 naming it.
-pub fn path_id(field: &str, value: &str) -> Result<(), AppError> {
+pub(crate) fn path_id(field: &str, value: &str) -> Result<(), AppError> {
     id(value).map_err(|message| AppError::invalid(field, message))
 }
 
 /// A username: 3 to 32 of `a-z A-Z 0-9 _ - .`, starting with a letter or digit.
-pub fn username(value: &str) -> Result<(), String> {
+pub(crate) fn username(value: &str) -> Result<(), String> {
     let ok = (3..=32).contains(&value.len())
         && value
             .bytes()
@@ -68,7 +68,7 @@ pub fn username(value: &str) -> Result<(), String> {
 }
 
 /// A pragmatic e-mail check: one `@`, a dot in the domain, no spaces, at most 254 bytes.
-pub fn email(value: &str) -> Result<(), String> {
+pub(crate) fn email(value: &str) -> Result<(), String> {
     let ok = value.len() <= 254
         && !value
             .chars()
@@ -85,7 +85,7 @@ pub fn email(value: &str) -> Result<(), String> {
 }
 
 /// A password: 8 to 128 characters (longer ones only cost hashing time).
-pub fn password(value: &str) -> Result<(), String> {
+pub(crate) fn password(value: &str) -> Result<(), String> {
     let n = value.chars().count();
     (8..=128)
         .contains(&n)
@@ -97,7 +97,7 @@ pub fn password(value: &str) -> Result<(), String> {
 /// most `max_chars` characters; newlines and tabs are allowed, but not the characters
 /// [`multi_line_forbidden`] lists (other controls, line/paragraph separators, bidi
 /// overrides and isolates, ...). May be empty.
-pub fn text(value: &str, max_chars: usize) -> Result<(), String> {
+pub(crate) fn text(value: &str, max_chars: usize) -> Result<(), String> {
     if value.chars().count() > max_chars {
         return Err(format!("must be at most {max_chars} characters"));
     }
@@ -108,7 +108,7 @@ pub fn text(value: &str, max_chars: usize) -> Result<(), String> {
 }
 
 /// [`text`] that must hold something visible (a post or comment body).
-pub fn required_multi_line(value: &str, max_chars: usize) -> Result<(), String> {
+pub(crate) fn required_multi_line(value: &str, max_chars: usize) -> Result<(), String> {
     if is_blank(value) {
         return Err("must not be empty".to_string());
     }
@@ -117,7 +117,7 @@ pub fn required_multi_line(value: &str, max_chars: usize) -> Result<(), String> 
 
 /// One line of text that may be empty (a config value): at most `max_chars`
 /// characters, none of those [`one_line_forbidden`] lists.
-pub fn line(value: &str, max_chars: usize) -> Result<(), String> {
+pub(crate) fn line(value: &str, max_chars: usize) -> Result<(), String> {
     if value.chars().count() > max_chars {
         return Err(format!("must be at most {max_chars} characters"));
     }
@@ -131,7 +131,7 @@ pub fn line(value: &str, max_chars: usize) -> Result<(), String> {
 /// a login. Blank means nothing but whitespace and invisible characters (zero-width
 /// spaces and joiners, fillers, variation selectors), so a name of U+200B alone is
 /// refused as empty.
-pub fn required_text(value: &str, max_chars: usize) -> Result<(), String> {
+pub(crate) fn required_text(value: &str, max_chars: usize) -> Result<(), String> {
     if is_blank(value) {
         return Err("must not be empty".to_string());
     }
@@ -151,7 +151,7 @@ fn forbidden_message(c: char) -> String {
 /// number signs, zero-width space/joiners, direction marks, bidi embeddings, overrides
 /// and isolates, invisible operators, BOM, interlinear annotation, Egyptian hieroglyph
 /// and shorthand format controls, musical symbol beams, language tags.
-pub fn is_format(c: char) -> bool {
+pub(crate) fn is_format(c: char) -> bool {
     matches!(c as u32,
         0x00AD | 0x0600..=0x0605 | 0x061C | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2
         | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F
@@ -177,7 +177,7 @@ fn is_invisible(c: char) -> bool {
 }
 
 /// True when `value` holds nothing visible.
-pub fn is_blank(value: &str) -> bool {
+pub(crate) fn is_blank(value: &str) -> bool {
     value.chars().all(is_invisible)
 }
 
@@ -193,7 +193,7 @@ fn continues_emoji_tag(previous: Option<char>, c: char) -> bool {
 /// and newline), U+2028/U+2029 (Zl, Zp), and every format character (Cf) except a
 /// zero-width (non-)joiner between two visible characters (Persian, Indic scripts and
 /// emoji sequences need them) and the tag characters of an emoji flag.
-pub fn one_line_forbidden(value: &str) -> Option<char> {
+pub(crate) fn one_line_forbidden(value: &str) -> Option<char> {
     let chars: Vec<char> = value.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         let previous = i.checked_sub(1).map(|j| chars[j]);
@@ -218,7 +218,7 @@ pub fn one_line_forbidden(value: &str) -> Option<char> {
 /// annotation controls and tag characters outside an emoji flag. Zero-width spaces and
 /// joiners, direction marks and soft hyphens stay allowed: running text in many
 /// scripts uses them.
-pub fn multi_line_forbidden(value: &str) -> Option<char> {
+pub(crate) fn multi_line_forbidden(value: &str) -> Option<char> {
     let mut previous = None;
     for c in value.chars() {
         let forbidden = (c.is_control() && c != '\n' && c != '\t')
@@ -235,7 +235,7 @@ pub fn multi_line_forbidden(value: &str) -> Option<char> {
 }
 
 /// An http(s) URL for an avatar.
-pub fn url(value: &str) -> Result<(), String> {
+pub(crate) fn url(value: &str) -> Result<(), String> {
     let ok = value.len() <= 500
         && (value.starts_with("https://") || value.starts_with("http://"))
         && !value
@@ -246,7 +246,7 @@ pub fn url(value: &str) -> Result<(), String> {
 }
 
 /// A tag (already lower-cased): 1 to 32 of `a-z 0-9 _ - .`.
-pub fn tag(value: &str) -> Result<(), String> {
+pub(crate) fn tag(value: &str) -> Result<(), String> {
     let ok = (1..=32).contains(&value.len())
         && value.bytes().all(|b| {
             b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'.')
@@ -257,7 +257,7 @@ pub fn tag(value: &str) -> Result<(), String> {
 
 /// An optional bounded query number: `default` when absent, 422 naming `field` when out
 /// of `min..=max`.
-pub fn bounded(
+pub(crate) fn bounded(
     field: &str,
     value: Option<u32>,
     min: u32,

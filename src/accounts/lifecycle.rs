@@ -14,7 +14,7 @@ use crate::users::model::{ChangePassword, CreateUser, Role, User, UserChanges};
 use crate::users::{password, repo};
 
 /// Registers a user and enqueues their welcome e-mail.
-pub async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
+pub(crate) async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
     input.validate()?;
     let password_hash = password::hash(input.password).await?;
     let created_at = time::rfc3339(time::now());
@@ -50,7 +50,7 @@ pub async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
 /// script: no login racing the deletion can open a session that outlives it, and no
 /// old token works from here on), removes them from the social graph (their posts, tag
 /// indexes, other users' follow sets), then removes the user's keys and claims.
-pub async fn delete(redis: &Redis, id: &str) -> AppResult<()> {
+pub(crate) async fn delete(redis: &Redis, id: &str) -> AppResult<()> {
     sessions::repo::close_account(redis, id).await?;
     crate::social::service::remove_user(redis, id).await?;
     if repo::delete(redis, id).await? {
@@ -62,7 +62,11 @@ pub async fn delete(redis: &Redis, id: &str) -> AppResult<()> {
 
 /// Changes the given fields of a user; a changed `name` or `avatar` is then copied
 /// into every one of their posts (the posts carry them denormalized).
-pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult<Option<User>> {
+pub(crate) async fn update(
+    redis: &Redis,
+    id: &str,
+    changes: &UserChanges,
+) -> AppResult<Option<User>> {
     let touches_posts = changes.name.is_some() || changes.avatar.is_some();
     let user = repo::update(redis, id, changes).await?;
     if let Some(user) = &user
@@ -79,7 +83,7 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
 /// (a wrong current password is a failed login: 429 after too many). Returns the
 /// username and the stored hash it matched, for a compare-and-set. 404 when there is
 /// no such user.
-pub async fn verify_current_password(
+pub(crate) async fn verify_current_password(
     redis: &Redis,
     settings: &Settings,
     user_id: &str,
@@ -107,7 +111,7 @@ pub async fn verify_current_password(
 /// current password matched (409 if it changed meanwhile); a login that verified the
 /// old password while this ran cannot open a session afterwards (`open_session.lua`
 /// checks the hash it verified).
-pub async fn change_password(
+pub(crate) async fn change_password(
     redis: &Redis,
     settings: &Settings,
     user_id: &str,

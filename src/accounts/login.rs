@@ -15,12 +15,12 @@ use crate::validate;
 const INVALID: AppError = AppError::Unauthorized("Invalid login or password.");
 
 /// Where a login request came from.
-pub struct ClientInfo {
+pub(crate) struct ClientInfo {
     pub ip_address: String,
     pub user_agent: String,
 }
 
-pub async fn login(
+pub(crate) async fn login(
     redis: &Redis,
     settings: &Settings,
     input: Login,

@@ -14,9 +14,8 @@
 //! - [`login`]: credentials checked under the login throttle, then a session opened.
 
 pub mod lifecycle;
-pub mod login;
+mod login;
 
-pub use lifecycle::{
-    change_password, delete, grant_admin, register, update, verify_current_password,
-};
-pub use login::{ClientInfo, login};
+pub use lifecycle::grant_admin;
+pub(crate) use lifecycle::{change_password, delete, register, update, verify_current_password};
+pub(crate) use login::{ClientInfo, login};

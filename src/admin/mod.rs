@@ -8,7 +8,7 @@
 
 mod handlers;
 pub mod model;
-pub mod repo;
+mod repo;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -17,7 +17,7 @@ use crate::redis::batch::Batch;
 /// One SCAN page of this deployment's keys matching `pattern`, with each key's type and
 /// TTL, and the cursor of the next page (`None` when the iteration is complete). 422
 /// naming `cursor` for a cursor the SCAN cannot resume from.
-pub async fn scan_keys(
+pub(crate) async fn scan_keys(
     redis: &Redis,
     cursor: &str,
     pattern: &str,
@@ -55,7 +55,7 @@ pub async fn scan_keys(
 }
 
 /// Bytes used by the key shown as `key`; `None` when it does not exist.
-pub async fn memory_usage(redis: &Redis, key: &str) -> AppResult<Option<u64>> {
+pub(crate) async fn memory_usage(redis: &Redis, key: &str) -> AppResult<Option<u64>> {
     Ok(redis::cmd("MEMORY")
         .arg("USAGE")
         .arg(redis.keys.raw(key))

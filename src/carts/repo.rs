@@ -9,8 +9,10 @@
 use redis::AsyncCommands;
 
 use super::model::{CART_TTL_MS, MAX_LINES};
+use crate::error::AppResult;
 use crate::products::model::MAX_QUANTITY;
 use crate::redis::keys::UserPart;
+use crate::redis::scripts::Tagged;
 use crate::redis::{Redis, scripts};
 
 /// How a line changes.
@@ -36,12 +38,12 @@ pub async fn update(
     user_id: &str,
     product_id: &str,
     change: Change,
-) -> redis::RedisResult<Result<i64, Refused>> {
+) -> AppResult<Result<i64, Refused>> {
     let (mode, quantity) = match change {
         Change::Add(n) => ("add", n),
         Change::Set(n) => ("set", n),
     };
-    let reply: i64 = scripts::CART_UPDATE
+    let reply: redis::Value = scripts::CART_UPDATE
         .key(redis.keys.user_part(user_id, UserPart::Cart))
         .arg(mode)
         .arg(product_id)
@@ -51,11 +53,42 @@ pub async fn update(
         .arg(CART_TTL_MS)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(match reply {
-        -1 => Err(Refused::TooManyLines),
-        -2 => Err(Refused::TooManyUnits),
-        n => Ok(n),
-    })
+    let reply: CartUpdate = scripts::decode("cart_update", reply)?;
+    Ok(reply.0)
+}
+
+/// `{'done', quantity}`, `{'too_many_lines'}` or `{'too_many_units'}`.
+struct CartUpdate(Result<i64, Refused>);
+
+impl redis::FromRedisValue for CartUpdate {
+    fn from_redis_value(v: redis::Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("done", 1) => Ok(CartUpdate(Ok(reply.value(0)?))),
+            ("too_many_lines", 0) => Ok(CartUpdate(Err(Refused::TooManyLines))),
+            ("too_many_units", 0) => Ok(CartUpdate(Err(Refused::TooManyUnits))),
+            _ => Err(reply.unexpected()),
+        }
+    }
+}
+
+/// The commands that store a whole cart, `lines` (product id, quantity), with the
+/// carts' TTL, in the format `cart_update.lua` keeps: how the synthetic seed writes
+/// carts. Returns the cart's key and the commands (HSET, PEXPIRE).
+pub fn fill(
+    keys: &crate::redis::Keys,
+    user_id: &str,
+    lines: impl IntoIterator<Item = (String, i64)>,
+) -> (String, [redis::Cmd; 2]) {
+    let key = keys.user_part(user_id, UserPart::Cart);
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&key);
+    for (product_id, quantity) in lines {
+        hset.arg(product_id).arg(quantity);
+    }
+    let mut pexpire = redis::cmd("PEXPIRE");
+    pexpire.arg(&key).arg(CART_TTL_MS);
+    (key, [hset, pexpire])
 }
 
 /// The cart's lines (product id, quantity) in product-id order, and its remaining TTL

@@ -45,13 +45,11 @@ pub async fn submit_score(
 ) -> AppResult<Json<ScoreRank>> {
     input.validate()?;
     let player_id = auth.owned_user_id(&input.player_id)?;
-    let mut profile = Vec::new();
-    if let Some(username) = input.username {
-        profile.push(("username", username));
-    }
-    if let Some(level) = input.level {
-        profile.push(("level", level.to_string()));
-    }
+    let profile = repo::Entry {
+        username: input.username,
+        level: input.level.map(u64::from),
+        ..repo::Entry::default()
+    };
     repo::submit(
         &state.redis,
         &board,

@@ -38,6 +38,58 @@ pub struct OutOfRange {
     pub current: i64,
 }
 
+/// A player entry's stored fields (`lb:{board}:player:{id}`), `None` = not written: the
+/// one definition of the hash, used by score submissions and the synthetic seed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub username: Option<String>,
+    pub level: Option<u64>,
+    pub wins: Option<u64>,
+    pub losses: Option<u64>,
+    /// RFC 3339 UTC.
+    pub last_played: Option<String>,
+}
+
+impl Entry {
+    /// The field/value pairs to HSET.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let number = |n: Option<u64>| n.map(|n| n.to_string());
+        [
+            ("username", self.username.clone()),
+            ("level", number(self.level)),
+            ("wins", number(self.wins)),
+            ("losses", number(self.losses)),
+            ("last_played", self.last_played.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| value.map(|value| (field, value)))
+        .collect()
+    }
+}
+
+/// Adds a player to a board with `entry` unless they are on it already (the demo seed:
+/// ZADD NX, HSETNX per field, one pipeline in the board's slot). True when added.
+pub async fn seed_entry(
+    redis: &Redis,
+    board: &str,
+    player: &str,
+    score: i64,
+    entry: &Entry,
+) -> redis::RedisResult<bool> {
+    let key = redis.keys.leaderboard_player(board, player);
+    let mut pipe = redis::pipe();
+    pipe.cmd("ZADD")
+        .arg(redis.keys.leaderboard(board))
+        .arg("NX")
+        .arg(score)
+        .arg(player);
+    for (field, value) in entry.fields() {
+        pipe.hset_nx(&key, field, value).ignore();
+    }
+    let (added,): (u64,) = pipe.query_async(&mut redis.conn()).await?;
+    Ok(added == 1)
+}
+
 /// Sets or increments a score; returns the new score and 1-based rank, or
 /// [`OutOfRange`] when an increment would take the score beyond ±2^53.
 pub async fn submit(
@@ -46,7 +98,7 @@ pub async fn submit(
     player: &str,
     mode: ScoreMode,
     score: i64,
-    profile: &[(&str, String)],
+    profile: &Entry,
     retention: std::time::Duration,
 ) -> AppResult<Result<ScoreRank, OutOfRange>> {
     let mut invocation = scripts::LEADERBOARD_SCORE.prepare_invoke();
@@ -61,8 +113,8 @@ pub async fn submit(
         .arg(score)
         .arg(MAX_SCORE)
         .arg(retention.as_millis() as u64);
-    for (field, value) in profile {
-        invocation.arg(*field).arg(value);
+    for (field, value) in profile.fields() {
+        invocation.arg(field).arg(value);
     }
     let reply: Value = invocation.invoke_async(&mut redis.conn()).await?;
     Ok(

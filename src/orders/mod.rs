@@ -16,7 +16,7 @@ mod handlers;
 pub mod model;
 pub mod repo;
 pub mod service;
-pub mod settle;
+mod settle;
 
 pub use model::{Order, OrderStatus};
 

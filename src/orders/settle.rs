@@ -17,13 +17,13 @@ use crate::time;
 
 /// The `Idempotency-Key` record a checkout claimed: whose, and which key.
 #[derive(Debug, Clone, Copy)]
-pub struct IdempotencyKey<'a> {
+pub(crate) struct IdempotencyKey<'a> {
     pub user_id: &'a str,
     pub key: &'a str,
 }
 
 /// The follow-up steps of an order's last change (see the module docs); idempotent.
-pub async fn settle(redis: &Redis, order: &OrderRecord) -> AppResult<()> {
+pub(crate) async fn settle(redis: &Redis, order: &OrderRecord) -> AppResult<()> {
     let Some(status) = order.status() else {
         return Ok(());
     };
@@ -72,7 +72,7 @@ pub async fn settle(redis: &Redis, order: &OrderRecord) -> AppResult<()> {
 /// The rest of a rollback once the order is `aborting`: every line's stock back
 /// (idempotent), then the order, its key record and its inflight entry go. Used by the
 /// request that failed and by the sweeper.
-pub async fn give_back(
+pub(crate) async fn give_back(
     redis: &Redis,
     order_id: &str,
     lines: &[Line],

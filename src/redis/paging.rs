@@ -126,7 +126,7 @@ impl Window {
 /// page of `limit` plus one (which tells whether another page follows). When `owner`
 /// is given (a key in the same slot, e.g. the user hash of `user:{id}:followers`), its
 /// existence is checked in the same pipeline and `None` means it does not exist.
-pub async fn newest_first(
+pub(crate) async fn newest_first(
     redis: &Redis,
     key: &str,
     owner: Option<&str>,
@@ -158,7 +158,7 @@ pub async fn newest_first(
 
 /// [`newest_first`] over many sorted sets (any slots) after the same cursor: one
 /// batch, plus a retry for the rare set whose ties with the cursor ate the slack.
-pub async fn newest_first_many(
+pub(crate) async fn newest_first_many(
     redis: &Redis,
     keys: &[String],
     after: Option<&ScoreCursor>,

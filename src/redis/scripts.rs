@@ -14,7 +14,7 @@ use redis::Script;
 macro_rules! script {
     ($name:ident, $file:literal) => {
         #[doc = concat!("`lua/", $file, "`")]
-        pub static $name: LazyLock<Script> =
+        pub(crate) static $name: LazyLock<Script> =
             LazyLock::new(|| Script::new(include_str!(concat!("../../lua/", $file))));
     };
 }
@@ -71,14 +71,17 @@ script!(FORGET_IDLE_CONSUMERS, "forget_idle_consumers.lua");
 /// such a refusal into a 500 naming the script (logged with the request), never into a
 /// 4xx that would blame the client for a reply the code did not expect.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Tagged {
-    pub tag: String,
-    pub values: Vec<redis::Value>,
+pub(crate) struct Tagged {
+    pub(crate) tag: String,
+    pub(crate) values: Vec<redis::Value>,
 }
 
 impl Tagged {
     /// The `i`-th value after the tag, as `T`.
-    pub fn value<T: redis::FromRedisValue>(&self, i: usize) -> Result<T, redis::ParsingError> {
+    pub(crate) fn value<T: redis::FromRedisValue>(
+        &self,
+        i: usize,
+    ) -> Result<T, redis::ParsingError> {
         let value = self
             .values
             .get(i)
@@ -87,7 +90,7 @@ impl Tagged {
     }
 
     /// The refusal of a tag (or a tag with values) the decoder does not know.
-    pub fn unexpected(&self) -> redis::ParsingError {
+    pub(crate) fn unexpected(&self) -> redis::ParsingError {
         format!(
             "unexpected tag {:?} with {} values",
             self.tag,
@@ -110,7 +113,7 @@ impl redis::FromRedisValue for Tagged {
 
 /// Decodes `script`'s reply as `T`: a reply outside `T` is a 500 naming the script and
 /// showing the reply (logged once, where the error becomes the response).
-pub fn decode<T: redis::FromRedisValue>(
+pub(crate) fn decode<T: redis::FromRedisValue>(
     script: &'static str,
     reply: redis::Value,
 ) -> crate::error::AppResult<T> {
@@ -125,7 +128,7 @@ pub fn decode<T: redis::FromRedisValue>(
 /// (`zadd_if_exists`, `set_like`, `add_comment`): `{'done', values…}` decoded as `T`
 /// (a tuple), or `{'missing'}`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum IfExists<T> {
+pub(crate) enum IfExists<T> {
     Done(T),
     Missing,
 }
@@ -145,7 +148,7 @@ impl<T: redis::FromRedisValue> redis::FromRedisValue for IfExists<T> {
 
 impl<T> IfExists<T> {
     /// `None` for a missing entity.
-    pub fn done(self) -> Option<T> {
+    pub(crate) fn done(self) -> Option<T> {
         match self {
             IfExists::Done(value) => Some(value),
             IfExists::Missing => None,

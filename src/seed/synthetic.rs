@@ -321,21 +321,14 @@ fn user_batch(
         }
 
         if options.cart_items > 0 {
-            let key = keys.user_part(&id, UserPart::Cart);
-            let mut hset = redis::cmd("HSET");
-            hset.arg(&key);
-            for line in 0..options.cart_items {
+            let lines = (0..options.cart_items).map(|line| {
                 let product = (n + line * 7) % options.products + 1;
-                hset.arg(product_id(product)).arg(1 + (n + line) % 3);
+                (product_id(product), (1 + (n + line) % 3) as i64)
+            });
+            let (key, commands) = crate::carts::repo::fill(keys, &id, lines);
+            for command in commands {
+                batch.add(key.clone(), command);
             }
-            batch.add(key.clone(), hset);
-            batch.add(
-                key.clone(),
-                redis::cmd("PEXPIRE")
-                    .arg(&key)
-                    .arg(crate::carts::model::CART_TTL_MS)
-                    .clone(),
-            );
         }
 
         let score = (n * 7919) % 100_000;
@@ -345,13 +338,16 @@ fn user_batch(
             entry.clone(),
             redis::cmd("HSET")
                 .arg(&entry)
-                .arg(&[
-                    ("username", name.clone()),
-                    ("level", (1 + n % 50).to_string()),
-                    ("wins", (n % 100).to_string()),
-                    ("losses", (n % 37).to_string()),
-                    ("last_played", created_at.clone()),
-                ])
+                .arg(
+                    crate::leaderboards::repo::Entry {
+                        username: Some(name.clone()),
+                        level: Some(1 + n % 50),
+                        wins: Some(n % 100),
+                        losses: Some(n % 37),
+                        last_played: Some(created_at.clone()),
+                    }
+                    .fields(),
+                )
                 .clone(),
         );
     }

@@ -40,7 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Splits what a reader fetched for `ids` into the entities found (with their ids) and
 /// the ids whose entity is gone: dangling index entries to skip and remove.
-pub fn found_and_gone<T>(
+pub(crate) fn found_and_gone<T>(
     ids: Vec<String>,
     found: Vec<Option<T>>,
 ) -> (Vec<(String, T)>, Vec<String>) {
@@ -58,7 +58,7 @@ pub fn found_and_gone<T>(
 /// The page of `limit` out of a window whose members are JSON documents (comments,
 /// activity entries), parsed, and the next cursor. A member that does not parse (not
 /// written by this code) is skipped rather than failing the page.
-pub fn json_page<T: serde::de::DeserializeOwned>(
+pub(crate) fn json_page<T: serde::de::DeserializeOwned>(
     window: Window,
     limit: usize,
 ) -> (Vec<T>, Option<String>) {
