@@ -6,7 +6,7 @@ use super::repo::{self, Held};
 use crate::error::{AppError, AppResult, responses};
 use crate::extract::{AppJson, AuthUser, ValidPath};
 use crate::state::AppState;
-use crate::{time, validate};
+use crate::time;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,12 +28,10 @@ fn lock(resource: String, token: String, fencing_token: u64, ttl_ms: i64) -> Loc
     }
 }
 
-fn check(resource: &str, ttl_ms: Option<i64>) -> AppResult<()> {
-    validate::path_id("resource", resource)?;
-    if let Some(ttl_ms) = ttl_ms {
-        check_ttl(ttl_ms).map_err(|m| AppError::invalid("ttl_ms", m))?;
-    }
-    Ok(())
+/// The lock's TTL, 422 naming `ttl_ms` when out of range (the resource was checked by
+/// `ValidPath`).
+fn check(ttl_ms: i64) -> AppResult<()> {
+    check_ttl(ttl_ms).map_err(|m| AppError::invalid("ttl_ms", m))
 }
 
 /// Take a lock
@@ -65,7 +63,7 @@ pub async fn acquire_lock(
     ValidPath(resource): ValidPath<String>,
     AppJson(input): AppJson<AcquireLock>,
 ) -> AppResult<impl IntoResponse> {
-    check(&resource, Some(input.ttl_ms))?;
+    check(input.ttl_ms)?;
     let token = hex::encode(rand::random::<[u8; 16]>());
     match repo::acquire(
         &state.redis,
@@ -111,7 +109,7 @@ pub async fn extend_lock(
     ValidPath(resource): ValidPath<String>,
     AppJson(input): AppJson<ExtendLock>,
 ) -> AppResult<Json<Lock>> {
-    check(&resource, Some(input.ttl_ms))?;
+    check(input.ttl_ms)?;
     let fence = repo::extend(
         &state.redis,
         &resource,
@@ -147,7 +145,6 @@ pub async fn release_lock(
     ValidPath(resource): ValidPath<String>,
     AppJson(input): AppJson<ReleaseLock>,
 ) -> AppResult<StatusCode> {
-    check(&resource, None)?;
     if repo::release(&state.redis, &resource, &input.token).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
