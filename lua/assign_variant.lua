@@ -16,10 +16,10 @@
 -- ARGV[1]  subject
 -- ARGV[2]  proposed variant
 -- ARGV[3]  retention in ms
--- Returns: {variant, 1 if this call assigned it else 0}, or {} if there is no such
---          experiment or the proposed variant is not one of its variants.
+-- Returns: {'done', variant, 1 if this call assigned it else 0}; {'missing'} if there
+--          is no such experiment or the proposed variant is not one of its variants.
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then
-  return {}
+  return {'missing'}
 end
 local variant = redis.call('GET', KEYS[3])
 local created = 0
@@ -33,4 +33,4 @@ if not variant then
   end
 end
 redis.call('SET', KEYS[3], variant, 'PX', ARGV[3])
-return {variant, created}
+return {'done', variant, created}

@@ -5,8 +5,8 @@
 -- decremented.
 --
 -- KEYS[1]  the counter (login:attempts:ip:{…})
--- Returns: the counter after the decrement, or -1 when it had expired.
+-- Returns: {'done', the counter after the decrement}; {'missing'} when it had expired.
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return -1
+  return {'missing'}
 end
-return redis.call('DECR', KEYS[1])
+return {'done', redis.call('DECR', KEYS[1])}

@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use redis::{AsyncCommands, Value};
 
 use super::model::Experiment;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::redis::scripts::IfExists;
 use crate::redis::{Redis, scripts};
 
 pub async fn get(redis: &Redis, name: &str) -> AppResult<Option<Experiment>> {
@@ -60,7 +61,7 @@ pub async fn assign(
     proposed: &str,
     retention: std::time::Duration,
 ) -> AppResult<Option<(String, bool)>> {
-    let reply: Vec<Value> = scripts::ASSIGN_VARIANT
+    let reply: Value = scripts::ASSIGN_VARIANT
         .key(redis.keys.experiment(name))
         .key(redis.keys.experiment_assignments(name))
         .key(redis.keys.experiment_assignment(name, subject))
@@ -69,10 +70,6 @@ pub async fn assign(
         .arg(retention.as_millis() as u64)
         .invoke_async(&mut redis.conn())
         .await?;
-    if reply.is_empty() {
-        return Ok(None);
-    }
-    let (variant, created): (String, u8) = redis::from_redis_value(Value::Array(reply))
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("assign_variant reply: {e}")))?;
-    Ok(Some((variant, created == 1)))
+    let reply: IfExists<(String, u8)> = scripts::decode("assign_variant", reply)?;
+    Ok(reply.done().map(|(variant, created)| (variant, created == 1)))
 }

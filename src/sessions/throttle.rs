@@ -98,10 +98,12 @@ impl Attempt {
         let give_back = async {
             scripts::GIVE_BACK_ATTEMPT
                 .key(&self.ip_key)
-                .invoke_async::<i64>(&mut redis.conn())
+                .invoke_async::<redis::Value>(&mut redis.conn())
                 .await
         };
-        tokio::try_join!(forget, give_back)?;
+        let (_, reply) = tokio::try_join!(forget, give_back)?;
+        // An expired counter has nothing to give back: both outcomes are fine.
+        let _: scripts::IfExists<(i64,)> = scripts::decode("give_back_attempt", reply)?;
         Ok(())
     }
 }
