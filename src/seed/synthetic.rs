@@ -12,7 +12,7 @@
 //!
 //! | data | keys |
 //! |---|---|
-//! | users `synth1..synthN` (ids `1000001..`) | `user:{id}` hash, `users:{identity}:by_username` / `:by_email` claims, `users:next_id` raised |
+//! | users `synth1..synthN` (ids `1000001..`) | `user:{id}` hash (password hash in the compact form), claims in the `users:{u<b>}:by_username` / `users:{e<b>}:by_email` buckets, `users:next_id` raised |
 //! | `K` follows per user (user *i* follows *i+1 .. i+K*, wrapping) | `user:{id}:following` and `:followers` |
 //! | `M` posts per user | `post:{p}` hashes, `user:{id}:posts`, `posts:recent` (newest 10,000), the `user:{id}:timeline` a fan-out would have built (newest 800 of own + followed posts), `posts:next_id` raised |
 //! | activity | `user:{id}:activity` (`follow` and `post` entries, newest 1000) |
@@ -24,6 +24,9 @@
 //! running the generator again with the same options writes the same members with the
 //! same scores and the same field values: nothing changes (except that the carts' TTL
 //! starts again, as it does on any cart write).
+//!
+//! Progress goes to stderr as the user batches finish (see [`super::progress`]): a bar
+//! on a terminal, a plain line per tenth otherwise.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +40,7 @@ use crate::social::feeds::repo::{ACTIVITY_CAP, TIMELINE_CAP};
 use crate::social::posts::model::Post;
 use crate::social::posts::repo::RECENT_CAP;
 use crate::users::Role;
+use crate::users::identity::{self, Identity, normalize};
 
 /// The password of every synthetic user (documented in README and the seed README).
 pub const PASSWORD: &str = "synthetic-password";
@@ -46,6 +50,8 @@ pub const FIRST_ID: u64 = 1_000_000;
 pub const FIRST_POST: u64 = 1_000_000;
 /// The leaderboard every synthetic user plays on.
 pub const BOARD: &str = "synthetic";
+/// The fixed salt of the synthetic users' password hash (16 bytes: compact form).
+const SALT: &[u8; 16] = b"agora--synthetic";
 /// Unix ms of the first synthetic user, follow and post (2026-01-01T00:00:00Z).
 const T0: i64 = 1_767_225_600_000;
 /// Users written per batch (each user is ~10 commands).
@@ -167,11 +173,12 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
         "--cart-items cannot exceed --products"
     );
     let started = Instant::now();
-    // One argon2 hash for everyone, with a fixed salt so reruns write the same string.
-    let password_hash = tokio::task::spawn_blocking(|| {
-        crate::users::password::hash_with_salt(PASSWORD, b"agora-synthetic")
-    })
-    .await??;
+    // One argon2 hash for everyone, with a fixed 16-byte salt so reruns write the same
+    // (compact) value.
+    let password_hash =
+        tokio::task::spawn_blocking(|| crate::users::password::hash_with_salt(PASSWORD, SALT))
+            .await??;
+    let progress = super::progress::Progress::start("users", options.users);
 
     let mut report = Report::default();
     let mut batches = Vec::new();
@@ -184,14 +191,18 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
     let commands: u64 = futures::stream::iter(batches)
         .map(|(first, last)| {
             let batch = user_batch(redis, options, &password_hash, first, last);
+            let progress = &progress;
             async move {
                 let n = batch.len() as u64;
-                batch.run(&redis.conn).await.map(|_| n)
+                batch.run(&redis.conn).await?;
+                progress.advance(last - first + 1);
+                Ok::<_, redis::RedisError>(n)
             }
         })
         .buffer_unordered(IN_FLIGHT)
         .try_fold(0, |sum, n| async move { Ok(sum + n) })
         .await?;
+    progress.finish();
     report.commands += commands;
 
     report.commands += write_products(redis, options).await?;
@@ -234,10 +245,8 @@ fn user_batch(
 ) -> Batch {
     let keys = &redis.keys;
     let mut batch = Batch::new();
-    let mut usernames = redis::cmd("HSET");
-    usernames.arg(keys.username_index());
-    let mut emails = redis::cmd("HSET");
-    emails.arg(keys.email_index());
+    let mut usernames = Vec::new();
+    let mut emails = Vec::new();
     let board = keys.leaderboard(BOARD);
     let mut scores = redis::cmd("ZADD");
     scores.arg(&board);
@@ -265,8 +274,8 @@ fn user_batch(
                 ])
                 .clone(),
         );
-        usernames.arg(crate::users::repo::normalize(&name)).arg(&id);
-        emails.arg(crate::users::repo::normalize(&email)).arg(&id);
+        usernames.push((normalize(&name), id.clone()));
+        emails.push((normalize(&email), id.clone()));
 
         let mut activity: Vec<(i64, String)> = Vec::new();
         if options.follows_per_user > 0 {
@@ -355,8 +364,8 @@ fn user_batch(
                 .clone(),
         );
     }
-    batch.add(keys.username_index(), usernames);
-    batch.add(keys.email_index(), emails);
+    identity::add_bulk_claims(redis, &mut batch, Identity::Username, usernames);
+    identity::add_bulk_claims(redis, &mut batch, Identity::Email, emails);
     batch.add(board, scores);
     batch
 }

@@ -50,6 +50,11 @@ pub async fn login(
         None => None,
     };
     let stored_hash = credentials.as_ref().map(|(_, _, hash)| hash.clone());
+    // A hash stored before the compact form is rewritten once the password is known.
+    let to_upgrade = stored_hash
+        .as_deref()
+        .is_some_and(|stored| !password::is_compact(stored))
+        .then(|| input.password.clone());
     // Runs argon2 either way, so unknown users cost the same time as wrong passwords.
     if !password::verify(input.password, stored_hash).await {
         return Err(INVALID);
@@ -72,6 +77,9 @@ pub async fn login(
     )
     .await?;
     attempt.succeeded(redis).await?;
+    if let Some(plain) = to_upgrade {
+        users::service::upgrade_password_hash(redis, &user_id, plain, &password_hash).await;
+    }
     let user = users::repo::get(redis, &user_id, None)
         .await?
         .ok_or(INVALID)?;

@@ -153,6 +153,25 @@ pub async fn change_password(
     sessions::repo::revoke_others(redis, user_id, keep_session).await
 }
 
+/// Rewrites a password hash stored before the compact form (see `password`), after a
+/// login proved `plain` matches `stored`: compare-and-set, so a password change that
+/// won meanwhile is kept. Best effort: the login has succeeded whatever happens here.
+pub async fn upgrade_password_hash(redis: &Redis, user_id: &str, plain: String, stored: &str) {
+    let upgraded = match password::upgrade(plain, stored).await {
+        Ok(Some(upgraded)) => upgraded,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, "hashing the password again failed");
+            return;
+        }
+    };
+    match repo::replace_password_hash(redis, user_id, stored, &upgraded).await {
+        Ok(true) => tracing::info!(user_id, "password hash rewritten in the compact form"),
+        Ok(false) => {}
+        Err(err) => tracing::warn!(error = %err, "rewriting the password hash failed"),
+    }
+}
+
 /// Gives the user `username` the admin role, also in their live sessions.
 pub async fn grant_admin(redis: &Redis, username: &str) -> AppResult<String> {
     let id = repo::find_id(redis, username)

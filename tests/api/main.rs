@@ -17,6 +17,7 @@ mod feeds;
 mod follows;
 mod helpers;
 mod http_edge;
+mod identity;
 mod leaderboards;
 mod locks;
 mod notifications;
