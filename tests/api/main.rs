@@ -18,6 +18,7 @@ mod follows;
 mod helpers;
 mod http_edge;
 mod identity;
+mod instances;
 mod leaderboards;
 mod locks;
 mod notifications;
