@@ -269,8 +269,7 @@ fn user_batch(
                     ("name", &format!("Synthetic User {n}")),
                     ("role", Role::User.as_str()),
                     ("created_at", &created_at),
-                    ("login_count", "0"),
-                    ("password_hash", password_hash),
+                    (crate::users::repo::PASSWORD_FIELD, password_hash),
                 ])
                 .clone(),
         );

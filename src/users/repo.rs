@@ -2,14 +2,17 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `user:{id}` | hash | the user (seed 000/002), incl. `password_hash`, `login_count` |
+//! | `user:{id}` | hash | the user (seed 000/002), incl. `pw` (the password hash; `password_hash` in users stored before), `login_count` (from the first login) |
 //! | `users:next_id` | string | last id handed out (INCR) |
 //! | `users:{u<b>}:by_username`, `users:{e<b>}:by_email` | hash | the bucketed unique indexes (see [`super::identity`]) |
 //!
 //! The user hash stays a listpack (every field under Redis's 64-byte
 //! `hash-max-listpack-value`, the password hash in its compact form: see
-//! [`super::password`]), about 3× smaller than the hash table a 97-byte PHC string
-//! turns it into.
+//! [`super::password`]), less than half the hash table a 97-byte PHC string turns it
+//! into. Field names are short where nobody reads them by name (`pw`), and
+//! `login_count` is created by the first login (HINCRBY), not stored as `0`: a
+//! listpack is allocated in jemalloc size classes (…, 224, 256, …), and those bytes
+//! keep a typical user in the 224-byte class.
 //!
 //! Registration spans three slots (the user's, the username bucket's and the e-mail
 //! bucket's), so it is a sequence of single-slot steps ordered for crashes:
@@ -34,6 +37,12 @@ use crate::error::{AppError, AppResult};
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
 use crate::redis::{Redis, scripts};
+
+/// The hash field holding the password hash (compact form, or a PHC string).
+pub const PASSWORD_FIELD: &str = "pw";
+/// Where users stored before held their PHC string; read until their next login
+/// moves it to [`PASSWORD_FIELD`].
+pub const LEGACY_PASSWORD_FIELD: &str = "password_hash";
 
 /// How long a registration may take between its first and last step.
 const PENDING_TTL_MS: i64 = 60_000;
@@ -74,8 +83,7 @@ pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
         ("name", new.name.clone()),
         ("role", new.role.as_str().to_string()),
         ("created_at", new.created_at.clone()),
-        ("login_count", "0".to_string()),
-        ("password_hash", new.password_hash.clone()),
+        (PASSWORD_FIELD, new.password_hash.clone()),
     ];
     if let Some(bio) = new.bio.clone().filter(|b| !b.is_empty()) {
         fields.push(("bio", bio));
@@ -115,7 +123,13 @@ pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    Ok(User::from_hash(&hash, Some(0), Some(0)))
+    Ok(with_login_count(User::from_hash(&hash, Some(0), Some(0))))
+}
+
+/// A whole user as read: no `login_count` field means no login yet.
+fn with_login_count(mut user: User) -> User {
+    user.login_count.get_or_insert(0);
+    user
 }
 
 /// The whole user, or only `fields` (HMGET), with follow counts when asked; `None` if
@@ -137,11 +151,11 @@ pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppRe
         if hash.is_empty() {
             return Ok(None);
         }
-        return Ok(Some(User::from_hash(
+        return Ok(Some(with_login_count(User::from_hash(
             &hash,
             Some(follower_count),
             Some(following_count),
-        )));
+        ))));
     };
 
     let names = hmget_names(fields);
@@ -182,11 +196,16 @@ fn user_from_hmget(
     if values.first().is_none_or(|id| id.is_none()) {
         return None;
     }
-    let hash: HashMap<String, String> = names
+    let mut hash: HashMap<String, String> = names
         .iter()
         .zip(values)
         .filter_map(|(name, value)| Some((name.to_string(), value?)))
         .collect();
+    if names.contains(&"login_count") {
+        // Created by the first login: none yet is zero.
+        hash.entry("login_count".into())
+            .or_insert_with(|| "0".into());
+    }
     Some(User::from_hash(
         &hash,
         fields
@@ -243,7 +262,9 @@ pub async fn get_many(
             }
             _ => {
                 let hash: HashMap<String, String> = redis::from_redis_value(replies[0].clone())?;
-                (!hash.is_empty()).then(|| User::from_hash(&hash, Some(followers), Some(following)))
+                (!hash.is_empty()).then(|| {
+                    with_login_count(User::from_hash(&hash, Some(followers), Some(following)))
+                })
             }
         });
     }
@@ -300,11 +321,11 @@ pub async fn update(
     if email_changes && let Some(old) = old_email {
         identity::release_all(redis, id, &[(Identity::Email, normalize(&old))]).await?;
     }
-    Ok(Some(User::from_hash(
+    Ok(Some(with_login_count(User::from_hash(
         &hash,
         Some(followers),
         Some(following),
-    )))
+    ))))
 }
 
 /// Deletes the user's hash and every key of their aggregate, then frees their username
@@ -343,13 +364,22 @@ pub async fn find_id(redis: &Redis, login: &str) -> AppResult<Option<String>> {
     identity::find_id(redis, login).await
 }
 
-/// What login needs: username, role and password hash, or `None`.
+/// What login needs: username, role and password hash (from `pw`, else the legacy
+/// `password_hash`), or `None`.
 pub async fn credentials(redis: &Redis, id: &str) -> AppResult<Option<(String, Role, String)>> {
-    let (username, role, hash): (Option<String>, Option<String>, Option<String>) = redis
+    let (username, role, hash, legacy): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = redis
         .conn()
-        .hmget(redis.keys.user(id), &["username", "role", "password_hash"])
+        .hmget(
+            redis.keys.user(id),
+            &["username", "role", PASSWORD_FIELD, LEGACY_PASSWORD_FIELD],
+        )
         .await?;
-    Ok(match (username, hash) {
+    Ok(match (username, hash.or(legacy)) {
         (Some(username), Some(hash)) => {
             Some((username, Role::parse(role.as_deref().unwrap_or("")), hash))
         }

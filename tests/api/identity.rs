@@ -230,6 +230,7 @@ async fn users_in_the_old_index_and_format_log_in_and_are_migrated_once() {
         .hset(keys.user(&user.id), "password_hash", &phc)
         .await
         .unwrap();
+    let _: () = conn.hdel(keys.user(&user.id), "pw").await.unwrap();
     for (identity, value) in [
         (Identity::Username, "elder"),
         (Identity::Email, "elder@example.com"),
@@ -258,11 +259,13 @@ async fn users_in_the_old_index_and_format_log_in_and_are_migrated_once() {
     let taken = app.register_raw("younger", "Elder@example.com").await;
     assert_eq!(problem(taken, 409).await["type"], "/problems/email-taken");
     // The login rewrote the password hash in the compact form.
-    let stored: String = conn
+    let stored: String = conn.hget(keys.user(&user.id), "pw").await.unwrap();
+    assert!(password::is_compact(&stored), "{stored}");
+    let legacy: Option<String> = conn
         .hget(keys.user(&user.id), "password_hash")
         .await
         .unwrap();
-    assert!(password::is_compact(&stored), "{stored}");
+    assert_eq!(legacy, None, "moved to the compact field");
     assert_eq!(password::expand(&stored), phc);
 
     let report = identity::migrate_legacy(&app.redis).await.unwrap();

@@ -42,8 +42,13 @@ async fn registration_stores_a_hash_with_an_argon2_hash_claims_and_a_welcome_ema
     let stored = app.hgetall(&keys.user(id)).await;
     assert_eq!(stored["username"], "Bob");
     // The compact form (salt and argon2id output, 64 characters): the hash stays a listpack.
-    assert_eq!(stored["password_hash"].len(), 64);
-    assert!(agora::users::password::is_compact(&stored["password_hash"]));
+    assert_eq!(stored["pw"].len(), 64);
+    assert!(agora::users::password::is_compact(&stored["pw"]));
+    assert!(!stored.contains_key("password_hash"));
+    assert!(
+        !stored.contains_key("login_count"),
+        "created by the first login"
+    );
     assert!(!stored.values().any(|v| v == PASSWORD));
     let ttl: i64 = app.conn().ttl(keys.user(id)).await.unwrap();
     assert_eq!(
