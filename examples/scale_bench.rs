@@ -142,7 +142,11 @@ async fn key_sizes(conn: &mut MultiplexedConnection, pattern: &str) -> Vec<(Stri
                 .arg("SAMPLES")
                 .arg(0);
         }
-        let usage: Vec<Option<u64>> = pipe.query_async(conn).await.unwrap();
+        let usage: Vec<Option<u64>> = if keys.is_empty() {
+            Vec::new()
+        } else {
+            pipe.query_async(conn).await.unwrap()
+        };
         sizes.extend(
             keys.into_iter()
                 .zip(usage.into_iter().map(Option::unwrap_or_default)),
@@ -233,12 +237,15 @@ async fn bytes_per_user(bin: &str, users: u64) {
     for (key, _) in identity.iter().take(200) {
         *encodings.entry(encoding(&mut conn, key).await).or_default() += 1;
     }
-    let password: Option<String> = redis::cmd("HGET")
+    // `pw` since the compact form, `password_hash` before.
+    let password: Vec<Option<String>> = redis::cmd("HMGET")
         .arg(&user_key)
+        .arg("pw")
         .arg("password_hash")
         .query_async(&mut conn)
         .await
         .unwrap();
+    let password = password.into_iter().flatten().next();
 
     let (_agora, base) = serve(bin, &url).await;
     let client = reqwest::Client::new();
@@ -292,7 +299,7 @@ async fn bytes_per_user(bin: &str, users: u64) {
         board as f64 / 1e6
     );
     println!(
-        "| user hash `{user_key}` MEMORY USAGE ({}; password_hash {} bytes) | {} |",
+        "| user hash `{user_key}` MEMORY USAGE ({}; password hash {} bytes) | {} |",
         encoding(&mut conn, &user_key).await,
         password.as_deref().map_or(0, str::len),
         user_bytes.unwrap_or(0)

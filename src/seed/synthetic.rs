@@ -194,7 +194,7 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
             let progress = &progress;
             async move {
                 let n = batch.len() as u64;
-                batch.run(&redis.conn).await?;
+                run_retrying(redis, batch).await?;
                 progress.advance(last - first + 1);
                 Ok::<_, redis::RedisError>(n)
             }
@@ -233,6 +233,27 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
     };
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Batches sent again after a timeout before the run fails.
+const ATTEMPTS: u32 = 3;
+
+/// Runs `batch`, sending it again when Redis did not answer in time (a loaded machine
+/// or a busy cluster node): every command the generator writes is idempotent (HSET and
+/// ZADD of fixed values, PEXPIRE), so a batch that partly ran may run again.
+async fn run_retrying(redis: &Redis, batch: Batch) -> redis::RedisResult<()> {
+    let mut attempt = 1;
+    loop {
+        match batch.clone().run(&redis.conn).await {
+            Ok(_) => return Ok(()),
+            Err(err) if attempt < ATTEMPTS && (err.is_timeout() || err.is_io_error()) => {
+                eprintln!("seed --synthetic: a batch timed out ({err}); sending it again");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }
 
 /// Every per-user key of users `first..=last`.
