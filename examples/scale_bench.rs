@@ -459,7 +459,7 @@ async fn cluster_balance(bin: &str, users: u64) {
         .into_iter()
         .map(|(slot, (bytes, keys, example))| (slot, bytes, keys, example))
         .collect();
-    heavy.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+    heavy.sort_unstable_by_key(|entry| std::cmp::Reverse(entry.1));
     println!("\nheaviest slots (leaderboard slots are exempt by design):");
     for (slot, bytes, keys, example) in heavy.iter().take(5) {
         let board = example.starts_with("lb:{");

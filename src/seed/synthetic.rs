@@ -58,6 +58,11 @@ const T0: i64 = 1_767_225_600_000;
 const USERS_PER_BATCH: u64 = 500;
 /// Batches in flight at once.
 const IN_FLIGHT: usize = 4;
+/// On a cluster a batch is split into one pipeline per slot anyway (a user's keys share
+/// a slot, so ~one pipeline per user): smaller batches, fewer in flight, so no node's
+/// queue holds a reply past the response timeout on a busy machine.
+const CLUSTER_USERS_PER_BATCH: u64 = 100;
+const CLUSTER_IN_FLIGHT: usize = 2;
 /// Categories the synthetic products are spread over.
 const CATEGORIES: u64 = 8;
 
@@ -181,10 +186,15 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
     let progress = super::progress::Progress::start("users", options.users);
 
     let mut report = Report::default();
+    let (per_batch, in_flight) = if redis.is_cluster() {
+        (CLUSTER_USERS_PER_BATCH, CLUSTER_IN_FLIGHT)
+    } else {
+        (USERS_PER_BATCH, IN_FLIGHT)
+    };
     let mut batches = Vec::new();
     let mut first = 1;
     while first <= options.users {
-        let last = (first + USERS_PER_BATCH - 1).min(options.users);
+        let last = (first + per_batch - 1).min(options.users);
         batches.push((first, last));
         first = last + 1;
     }
@@ -199,7 +209,7 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
                 Ok::<_, redis::RedisError>(n)
             }
         })
-        .buffer_unordered(IN_FLIGHT)
+        .buffer_unordered(in_flight)
         .try_fold(0, |sum, n| async move { Ok(sum + n) })
         .await?;
     progress.finish();
@@ -236,7 +246,7 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
 }
 
 /// Batches sent again after a timeout before the run fails.
-const ATTEMPTS: u32 = 3;
+const ATTEMPTS: u32 = 5;
 
 /// Runs `batch`, sending it again when Redis did not answer in time (a loaded machine
 /// or a busy cluster node): every command the generator writes is idempotent (HSET and
@@ -249,7 +259,7 @@ async fn run_retrying(redis: &Redis, batch: Batch) -> redis::RedisResult<()> {
             Err(err) if attempt < ATTEMPTS && (err.is_timeout() || err.is_io_error()) => {
                 eprintln!("seed --synthetic: a batch timed out ({err}); sending it again");
                 attempt += 1;
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
             }
             Err(err) => return Err(err),
         }
