@@ -96,10 +96,13 @@ fn seed_args(users: u64, posts: u64, follows: u64, products: u64, cart: u64) -> 
     .collect()
 }
 
+/// A connection with no reply timeout: `MEMORY USAGE … SAMPLES 0` of a page of large
+/// keys can take a while on a busy machine.
 async fn connect(url: &str) -> MultiplexedConnection {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
     redis::Client::open(url)
         .unwrap()
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .unwrap()
 }
@@ -130,7 +133,7 @@ async fn key_sizes(conn: &mut MultiplexedConnection, pattern: &str) -> Vec<(Stri
             .arg("MATCH")
             .arg(pattern)
             .arg("COUNT")
-            .arg(2000)
+            .arg(500)
             .query_async(conn)
             .await
             .unwrap();

@@ -269,7 +269,10 @@ impl TestApp {
         let login: Value = self.login(username, PASSWORD).await.json().await.unwrap();
         TestUser {
             id: user["id"].as_str().unwrap().to_string(),
-            token: login["token"].as_str().expect("login token").to_string(),
+            token: login["token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("login token for {username}: {login}"))
+                .to_string(),
         }
     }
 
