@@ -73,7 +73,7 @@ impl Default for WorkerConfig {
             max_backoff: Duration::from_secs(300),
             block: Duration::from_secs(1),
             outbox_retention: Duration::from_secs(7 * 24 * 3600),
-            outbox_max: 10_000,
+            outbox_max: 1_000,
         }
     }
 }
