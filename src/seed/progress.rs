@@ -29,7 +29,7 @@ impl Progress {
             let bar = ProgressBar::new(total);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "seed --synthetic {msg}: [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+                    "seed --synthetic {msg}: [{bar:40}] {human_pos}/{human_len} ({elapsed}, eta {eta})",
                 )
                 .expect("a valid template")
                 .progress_chars("=> "),
