@@ -62,6 +62,12 @@ bench: ensure-redis ## Hot endpoints (wrk) next to redis-benchmark, round trips,
 	$(CARGO) build --release --locked --bin agora --example bench --example social_bench
 	target/release/examples/bench
 	target/release/examples/social_bench
+	$(MAKE) --no-print-directory bench-scale
+
+.PHONY: bench-scale
+bench-scale: ensure-redis ## Bytes per user at 100k users; balance of a 3+3 cluster (per-master memory, largest keys, heaviest slot)
+	$(CARGO) build --release --locked --bin agora --example scale_bench
+	target/release/examples/scale_bench
 
 .PHONY: faults
 faults: ensure-redis ## Fault tests alone, printing their error windows: kill -9 + restart, cluster failover

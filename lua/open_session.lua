@@ -27,8 +27,10 @@
 -- ARGV[9]  prefix of the user's session keys (user:{id}:session:)
 -- ARGV[10..] the session's field/value pairs
 -- Returns: the new login_count, or 0 when the login is refused (nothing written).
-local user = redis.call('HMGET', KEYS[1], 'password_hash', 'deleting')
-if not user[1] or user[2] or user[1] ~= ARGV[7] then
+-- (the hash is in `pw`, or in `password_hash` for users stored before)
+local user = redis.call('HMGET', KEYS[1], 'pw', 'password_hash', 'deleting')
+local stored = user[1] or user[2]
+if not stored or user[3] or stored ~= ARGV[7] then
   return 0
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])

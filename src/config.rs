@@ -66,6 +66,18 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// One-shot data migrations; each is idempotent (running it again changes nothing).
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Move the username and e-mail indexes from their old single hashes
+    /// (`users:{identity}:by_*`) into the bucketed hashes; safe while serving.
+    Identity,
 }
 
 #[derive(Debug, Subcommand)]

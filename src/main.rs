@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use agora::app;
-use agora::config::{AdminCommand, Cli, Command};
+use agora::config::{AdminCommand, Cli, Command, MigrateCommand};
 use agora::state::AppState;
 use agora::{accounts, seed, telemetry, users, workers};
 use clap::Parser;
@@ -35,6 +35,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { no_workers } => {
             let state = AppState::connect(settings.clone()).await?;
             users::password::warm_up();
+            if users::identity::legacy_present(&state.redis)
+                .await
+                .unwrap_or(false)
+            {
+                tracing::warn!(
+                    "the old one-slot username/e-mail indexes still exist: they are read as a \
+                     fallback; run `agora migrate identity` once to move them into the buckets"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(settings.addr).await?;
             tracing::info!(
                 addr = %listener.local_addr()?,
@@ -99,6 +108,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("granted admin to {username} (user {id})");
+        }
+        Command::Migrate {
+            command: MigrateCommand::Identity,
+        } => {
+            let state = AppState::connect(settings).await?;
+            let report = users::identity::migrate_legacy(&state.redis)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{report}");
+            anyhow::ensure!(
+                report.conflicts.is_empty(),
+                "some entries were left in the old index (see above)"
+            );
         }
     }
     Ok(())

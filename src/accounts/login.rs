@@ -50,6 +50,11 @@ pub(crate) async fn login(
         None => None,
     };
     let stored_hash = credentials.as_ref().map(|(_, _, hash)| hash.clone());
+    // A hash stored before the compact form is rewritten once the password is known.
+    let to_upgrade = stored_hash
+        .as_deref()
+        .is_some_and(|stored| !password::is_compact(stored))
+        .then(|| input.password.clone());
     // Runs argon2 either way, so unknown users cost the same time as wrong passwords.
     if !password::verify(input.password, stored_hash).await {
         return Err(INVALID);
@@ -72,6 +77,9 @@ pub(crate) async fn login(
     )
     .await?;
     attempt.succeeded(redis).await?;
+    if let Some(plain) = to_upgrade {
+        upgrade_password_hash(redis, &user_id, plain, &password_hash).await;
+    }
     let user = users::repo::get(redis, &user_id, None)
         .await?
         .ok_or(INVALID)?;
@@ -84,4 +92,23 @@ pub(crate) async fn login(
             user,
         },
     ))
+}
+
+/// Rewrites a password hash stored before the compact form (see `password`), after a
+/// login proved `plain` matches `stored`: compare-and-set, so a password change that
+/// won meanwhile is kept. Best effort: the login has succeeded whatever happens here.
+async fn upgrade_password_hash(redis: &Redis, user_id: &str, plain: String, stored: &str) {
+    let upgraded = match password::upgrade(plain, stored).await {
+        Ok(Some(upgraded)) => upgraded,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, "hashing the password again failed");
+            return;
+        }
+    };
+    match users::repo::replace_password_hash(redis, user_id, stored, &upgraded).await {
+        Ok(true) => tracing::info!(user_id, "password hash rewritten in the compact form"),
+        Ok(false) => {}
+        Err(err) => tracing::warn!(error = %err, "rewriting the password hash failed"),
+    }
 }

@@ -17,7 +17,7 @@ use crate::validate::{Validator, bounded};
 ///
 /// Redis: one pipeline in the `{emails}` slot: `LLEN queue:{emails}`, `LLEN
 /// queue:{emails}:processing`, `ZCARD queue:{emails}:retry`, `LLEN queue:{emails}:dead`,
-/// `HLEN outbox:{emails}`.
+/// `GET outbox:{emails}:total`, `HLEN outbox:{emails}`.
 #[utoipa::path(get, path = "/v1/admin/queues/emails", tag = "admin",
     security(("bearer" = []), ("session_cookie" = [])),
     responses(

@@ -4,7 +4,11 @@
 //! directly, `run` loops it until shutdown. [`EmailWorker::upkeep`] requeues jobs held by
 //! dead workers and makes due retries pending again; `run` calls it about once a second.
 //! There is no SMTP server here: [`OutboxMailer`] "sends" by recording the delivery in
-//! the `outbox:{emails}` hash (once per job id), which the admin stats count.
+//! the `outbox:{emails}` hash (once per job id). Records are kept for
+//! [`WorkerConfig::outbox_retention`] and at most [`WorkerConfig::outbox_max`] of them
+//! (oldest dropped first, by the script that records a delivery), so a registration
+//! leaves nothing that grows for ever; `outbox:{emails}:total` counts every delivery
+//! for the admin stats.
 
 use std::future::Future;
 use std::time::Duration;
@@ -54,6 +58,10 @@ pub struct WorkerConfig {
     pub max_backoff: Duration,
     /// How long one BLMOVE waits for a job (also how quickly shutdown is noticed).
     pub block: Duration,
+    /// How long a delivery record stays in the outbox.
+    pub outbox_retention: Duration,
+    /// Most delivery records kept (the oldest go first).
+    pub outbox_max: u64,
 }
 
 impl Default for WorkerConfig {
@@ -64,6 +72,8 @@ impl Default for WorkerConfig {
             backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(300),
             block: Duration::from_secs(1),
+            outbox_retention: Duration::from_secs(7 * 24 * 3600),
+            outbox_max: 1_000,
         }
     }
 }
@@ -187,11 +197,17 @@ impl<M: Mailer> EmailWorker<M> {
             .key(keys.email_outbox())
             .key(keys.email_retry())
             .key(keys.email_dead())
+            .key(keys.email_outbox_delivered())
+            .key(keys.email_outbox_total())
+            .key(keys.email_outbox_adopting())
             .arg(outcome)
             .arg(raw)
             .arg(id)
             .arg(payload)
             .arg(due_ms)
+            .arg(time::unix_ms(time::now()))
+            .arg(self.config.outbox_retention.as_millis() as u64)
+            .arg(self.config.outbox_max)
             .invoke_async(&mut self.redis.conn())
             .await?;
         if held == 0 {

@@ -52,21 +52,26 @@ pub struct QueueStats {
     pub retrying: u64,
     /// Failed too often (LLEN dead).
     pub dead: u64,
-    /// Delivered (HLEN outbox).
+    /// Delivered since the beginning (`outbox:{emails}:total`; the outbox itself keeps
+    /// only the recent records).
     pub delivered: u64,
 }
 
 /// Counts of the e-mail queue: one pipeline in the `{emails}` slot.
 pub async fn email_stats(redis: &Redis) -> AppResult<QueueStats> {
     let keys = &redis.keys;
-    let (pending, processing, retrying, dead, delivered) = redis::pipe()
-        .llen(keys.email_queue())
-        .llen(keys.email_processing())
-        .zcard(keys.email_retry())
-        .llen(keys.email_dead())
-        .hlen(keys.email_outbox())
-        .query_async(&mut redis.conn())
-        .await?;
+    let (pending, processing, retrying, dead, total, kept): (u64, u64, u64, u64, Option<u64>, u64) =
+        redis::pipe()
+            .llen(keys.email_queue())
+            .llen(keys.email_processing())
+            .zcard(keys.email_retry())
+            .llen(keys.email_dead())
+            .get(keys.email_outbox_total())
+            .hlen(keys.email_outbox())
+            .query_async(&mut redis.conn())
+            .await?;
+    // Before the first delivery that keeps the total, the records are the count.
+    let delivered = total.unwrap_or(kept);
     Ok(QueueStats {
         pending,
         processing,

@@ -17,7 +17,7 @@ use super::RedisConn;
 use super::keys::slot;
 
 /// Commands to run together; each is routed by the key given with it.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Batch {
     commands: Vec<(String, Cmd)>,
     /// Scripts invoked with [`Batch::add_script`], to load after a NOSCRIPT.

@@ -96,14 +96,29 @@ impl Keys {
         self.key(format_args!("users:next_id"))
     }
 
-    /// Hash: lower-cased username → user id. Shares the `{identity}` tag with
-    /// [`Keys::email_index`] so one script claims both atomically.
-    pub fn username_index(&self) -> String {
+    /// Hash: one bucket of the username index (lower-cased username → user id). The
+    /// index is split into [`IDENTITY_BUCKETS`] small hashes, each its own hash tag, so on
+    /// a cluster no slot holds an entry per user and every shard serves a share of the
+    /// registrations and logins; each bucket stays a listpack (see [`identity_bucket`]).
+    pub fn username_bucket(&self, bucket: u32) -> String {
+        self.key(format_args!("users:{{u{bucket}}}:by_username"))
+    }
+
+    /// Hash: one bucket of the e-mail index (lower-cased e-mail → user id), tagged apart
+    /// from the username buckets so the two claims of one user land on unrelated slots.
+    pub fn email_bucket(&self, bucket: u32) -> String {
+        self.key(format_args!("users:{{e{bucket}}}:by_email"))
+    }
+
+    /// Hash: the username index before it was bucketed (one slot for everyone). Only
+    /// read: by `agora migrate identity`, which empties it into the buckets, and as a
+    /// fallback until that has run.
+    pub fn legacy_username_index(&self) -> String {
         self.key(format_args!("users:{{identity}}:by_username"))
     }
 
-    /// Hash: lower-cased e-mail → user id (same slot as the username index).
-    pub fn email_index(&self) -> String {
+    /// Hash: the e-mail index before it was bucketed (see [`Keys::legacy_username_index`]).
+    pub fn legacy_email_index(&self) -> String {
         self.key(format_args!("users:{{identity}}:by_email"))
     }
 
@@ -263,9 +278,28 @@ impl Keys {
         self.key(format_args!("queue:{{emails}}:dead"))
     }
 
-    /// List: e-mails "sent" (there is no SMTP here): the delivery record.
+    /// Hash: e-mails "sent" (there is no SMTP here): job id → delivery record. Kept for
+    /// a bounded time and count (see [`Keys::email_outbox_delivered`]).
     pub fn email_outbox(&self) -> String {
         self.key(format_args!("outbox:{{emails}}"))
+    }
+
+    /// Sorted set: job id → delivered-at (ms) of every record in the outbox, oldest
+    /// first, so the finishing script drops records past their retention or the cap.
+    pub fn email_outbox_delivered(&self) -> String {
+        self.key(format_args!("outbox:{{emails}}:delivered"))
+    }
+
+    /// String counter: e-mails delivered since the beginning (the outbox itself keeps
+    /// only the recent records; this is what the queue stats report).
+    pub fn email_outbox_total(&self) -> String {
+        self.key(format_args!("outbox:{{emails}}:total"))
+    }
+
+    /// String: HSCAN cursor over outbox records written before the index existed,
+    /// present only while the finishing script is still adopting them.
+    pub fn email_outbox_adopting(&self) -> String {
+        self.key(format_args!("outbox:{{emails}}:adopting"))
     }
 
     // ---- platform ----------------------------------------------------------------
@@ -385,6 +419,23 @@ impl Keys {
     }
 }
 
+/// How many buckets each identity index (usernames, e-mails) is split into. Fixed for
+/// good: a name's bucket is a function of this number, so changing it would need a
+/// migration. 2048 buckets hold ~49 entries each at 100k users, all listpacks under
+/// Redis's default `hash-max-listpack-entries 128` up to ~200k users; past that, raise
+/// `hash-max-listpack-entries` (Instagram's buckets held 1000 entries each) rather
+/// than this number. Fewer, fuller buckets cost less: each key carries ~90 bytes of
+/// its own (name, dict entry, object header), shared by its entries.
+pub const IDENTITY_BUCKETS: u32 = 2048;
+
+/// The bucket of a normalised username or e-mail: CRC16 (the function Redis Cluster
+/// uses for slots; stable across versions and machines) mod [`IDENTITY_BUCKETS`].
+pub fn identity_bucket(normalised: &str) -> u32 {
+    u32::from(crc16::State::<crc16::XMODEM>::calculate(
+        normalised.as_bytes(),
+    )) % IDENTITY_BUCKETS
+}
+
 /// The keys that hang off one user, all in the user's slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserPart {
@@ -491,7 +542,8 @@ mod tests {
             slot(&keys.user("42")),
             slot(&keys.user_part("42", UserPart::Followers))
         );
-        assert_eq!(slot(&keys.username_index()), slot(&keys.email_index()));
+        assert_eq!(keys.username_bucket(7), "app:users:{u7}:by_username");
+        assert_eq!(keys.email_bucket(7), "app:users:{e7}:by_email");
     }
 
     #[test]
@@ -546,6 +598,28 @@ mod tests {
         for part in PostPart::ALL {
             assert_eq!(slot(&keys.post("p9")), slot(&keys.post_part("p9", part)));
         }
+    }
+
+    #[test]
+    fn identity_buckets_spread_over_many_slots() {
+        let keys = Keys::new("");
+        let mut slots = std::collections::HashSet::new();
+        let mut per_bucket = std::collections::HashMap::<u32, u32>::new();
+        for n in 0..100_000 {
+            let bucket = identity_bucket(&format!("user{n}"));
+            assert!(bucket < IDENTITY_BUCKETS);
+            *per_bucket.entry(bucket).or_default() += 1;
+            slots.insert(slot(&keys.username_bucket(bucket)));
+        }
+        // Every bucket is used, none near the listpack limit, over thousands of slots.
+        assert_eq!(per_bucket.len(), IDENTITY_BUCKETS as usize);
+        assert!(
+            per_bucket.values().all(|n| *n < 100),
+            "{:?}",
+            per_bucket.values().max()
+        );
+        assert!(slots.len() > 1500, "{} slots", slots.len());
+        assert_eq!(identity_bucket("alice"), identity_bucket("alice"));
     }
 
     #[test]

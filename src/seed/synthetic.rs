@@ -12,7 +12,7 @@
 //!
 //! | data | keys |
 //! |---|---|
-//! | users `synth1..synthN` (ids `1000001..`) | `user:{id}` hash, `users:{identity}:by_username` / `:by_email` claims, `users:next_id` raised |
+//! | users `synth1..synthN` (ids `1000001..`) | `user:{id}` hash (password hash in the compact form), claims in the `users:{u<b>}:by_username` / `users:{e<b>}:by_email` buckets, `users:next_id` raised |
 //! | `K` follows per user (user *i* follows *i+1 .. i+K*, wrapping) | `user:{id}:following` and `:followers` |
 //! | `M` posts per user | `post:{p}` hashes, `user:{id}:posts`, `posts:recent` (newest 10,000), the `user:{id}:timeline` a fan-out would have built (newest 800 of own + followed posts), `posts:next_id` raised |
 //! | activity | `user:{id}:activity` (`follow` and `post` entries, newest 1000) |
@@ -24,6 +24,9 @@
 //! running the generator again with the same options writes the same members with the
 //! same scores and the same field values: nothing changes (except that the carts' TTL
 //! starts again, as it does on any cart write).
+//!
+//! Progress goes to stderr as the user batches finish (see [`super::progress`]): a bar
+//! on a terminal, a plain line per tenth otherwise.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +40,7 @@ use crate::social::feeds::repo::{ACTIVITY_CAP, TIMELINE_CAP};
 use crate::social::posts::model::Post;
 use crate::social::posts::repo::RECENT_CAP;
 use crate::users::Role;
+use crate::users::identity::{self, Identity, normalize};
 
 /// The password of every synthetic user (documented in README and the seed README).
 pub const PASSWORD: &str = "synthetic-password";
@@ -46,12 +50,19 @@ pub const FIRST_ID: u64 = 1_000_000;
 pub const FIRST_POST: u64 = 1_000_000;
 /// The leaderboard every synthetic user plays on.
 pub const BOARD: &str = "synthetic";
+/// The fixed salt of the synthetic users' password hash (16 bytes: compact form).
+const SALT: &[u8; 16] = b"agora--synthetic";
 /// Unix ms of the first synthetic user, follow and post (2026-01-01T00:00:00Z).
 const T0: i64 = 1_767_225_600_000;
 /// Users written per batch (each user is ~10 commands).
 const USERS_PER_BATCH: u64 = 500;
 /// Batches in flight at once.
 const IN_FLIGHT: usize = 4;
+/// On a cluster a batch is split into one pipeline per slot anyway (a user's keys share
+/// a slot, so ~one pipeline per user): smaller batches, fewer in flight, so no node's
+/// queue holds a reply past the response timeout on a busy machine.
+const CLUSTER_USERS_PER_BATCH: u64 = 100;
+const CLUSTER_IN_FLIGHT: usize = 2;
 /// Categories the synthetic products are spread over.
 const CATEGORIES: u64 = 8;
 
@@ -167,31 +178,41 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
         "--cart-items cannot exceed --products"
     );
     let started = Instant::now();
-    // One argon2 hash for everyone, with a fixed salt so reruns write the same string.
-    let password_hash = tokio::task::spawn_blocking(|| {
-        crate::users::password::hash_with_salt(PASSWORD, b"agora-synthetic")
-    })
-    .await??;
+    // One argon2 hash for everyone, with a fixed 16-byte salt so reruns write the same
+    // (compact) value.
+    let password_hash =
+        tokio::task::spawn_blocking(|| crate::users::password::hash_with_salt(PASSWORD, SALT))
+            .await??;
+    let progress = super::progress::Progress::start("users", options.users);
 
     let mut report = Report::default();
+    let (per_batch, in_flight) = if redis.is_cluster() {
+        (CLUSTER_USERS_PER_BATCH, CLUSTER_IN_FLIGHT)
+    } else {
+        (USERS_PER_BATCH, IN_FLIGHT)
+    };
     let mut batches = Vec::new();
     let mut first = 1;
     while first <= options.users {
-        let last = (first + USERS_PER_BATCH - 1).min(options.users);
+        let last = (first + per_batch - 1).min(options.users);
         batches.push((first, last));
         first = last + 1;
     }
     let commands: u64 = futures::stream::iter(batches)
         .map(|(first, last)| {
             let batch = user_batch(redis, options, &password_hash, first, last);
+            let progress = &progress;
             async move {
                 let n = batch.len() as u64;
-                batch.run(&redis.conn).await.map(|_| n)
+                run_retrying(redis, batch).await?;
+                progress.advance(last - first + 1);
+                Ok::<_, redis::RedisError>(n)
             }
         })
-        .buffer_unordered(IN_FLIGHT)
+        .buffer_unordered(in_flight)
         .try_fold(0, |sum, n| async move { Ok(sum + n) })
         .await?;
+    progress.finish();
     report.commands += commands;
 
     report.commands += write_products(redis, options).await?;
@@ -224,6 +245,27 @@ pub async fn run(redis: &Redis, options: &Options) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// Batches sent again after a timeout before the run fails.
+const ATTEMPTS: u32 = 5;
+
+/// Runs `batch`, sending it again when Redis did not answer in time (a loaded machine
+/// or a busy cluster node): every command the generator writes is idempotent (HSET and
+/// ZADD of fixed values, PEXPIRE), so a batch that partly ran may run again.
+async fn run_retrying(redis: &Redis, batch: Batch) -> redis::RedisResult<()> {
+    let mut attempt = 1;
+    loop {
+        match batch.clone().run(&redis.conn).await {
+            Ok(_) => return Ok(()),
+            Err(err) if attempt < ATTEMPTS && (err.is_timeout() || err.is_io_error()) => {
+                eprintln!("seed --synthetic: a batch timed out ({err}); sending it again");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
 /// Every per-user key of users `first..=last`.
 fn user_batch(
     redis: &Redis,
@@ -234,10 +276,8 @@ fn user_batch(
 ) -> Batch {
     let keys = &redis.keys;
     let mut batch = Batch::new();
-    let mut usernames = redis::cmd("HSET");
-    usernames.arg(keys.username_index());
-    let mut emails = redis::cmd("HSET");
-    emails.arg(keys.email_index());
+    let mut usernames = Vec::new();
+    let mut emails = Vec::new();
     let board = keys.leaderboard(BOARD);
     let mut scores = redis::cmd("ZADD");
     scores.arg(&board);
@@ -260,13 +300,12 @@ fn user_batch(
                     ("name", &format!("Synthetic User {n}")),
                     ("role", Role::User.as_str()),
                     ("created_at", &created_at),
-                    ("login_count", "0"),
-                    ("password_hash", password_hash),
+                    (crate::users::repo::PASSWORD_FIELD, password_hash),
                 ])
                 .clone(),
         );
-        usernames.arg(crate::users::repo::normalize(&name)).arg(&id);
-        emails.arg(crate::users::repo::normalize(&email)).arg(&id);
+        usernames.push((normalize(&name), id.clone()));
+        emails.push((normalize(&email), id.clone()));
 
         let mut activity: Vec<(i64, String)> = Vec::new();
         if options.follows_per_user > 0 {
@@ -351,8 +390,8 @@ fn user_batch(
                 .clone(),
         );
     }
-    batch.add(keys.username_index(), usernames);
-    batch.add(keys.email_index(), emails);
+    identity::add_bulk_claims(redis, &mut batch, Identity::Username, usernames);
+    identity::add_bulk_claims(redis, &mut batch, Identity::Email, emails);
     batch.add(board, scores);
     batch
 }

@@ -27,10 +27,12 @@ use crate::state::AppState;
 /// `Retry-After`, whatever the password. A user holds at most
 /// `AGORA_MAX_SESSIONS_PER_USER` (100) sessions; a login beyond it ends the oldest.
 ///
-/// Redis: `HGET users:{identity}:by_username|by_email`, `INCR`/`PEXPIRE NX`/`PTTL` on
+/// Redis: `HGET users:{u<b>}:by_username|users:{e<b>}:by_email` (the name's bucket;
+/// on a miss the old one-slot index while it exists), `INCR`/`PEXPIRE NX`/`PTTL` on
 /// the throttle counters, `HMGET user:{id}`, `EVALSHA open_session` (the index entry,
 /// the session hash `user:{id}:session:{sha256}` and HINCRBY `login_count`, in one
-/// step), `DEL`/`EVALSHA give_back_attempt`, `HGETALL user:{id}`.
+/// step), `DEL`/`EVALSHA give_back_attempt`, for a password hash stored before the
+/// compact form `EVALSHA set_password` (rewrites it), `HGETALL user:{id}`.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions",
     request_body = Login,
     responses(

@@ -14,13 +14,15 @@ use crate::state::AppState;
 
 /// Register a user
 ///
-/// Stores the user as a hash and claims the username and e-mail in one Lua script over
-/// two index hashes (409 if either is taken, and nothing is left behind), then enqueues
-/// a welcome e-mail job.
+/// Stores the user as a hash and claims the username, then the e-mail, each in its
+/// bucket of the unique indexes (409 if either is taken, and nothing is left behind),
+/// then enqueues a welcome e-mail job.
 ///
-/// Redis: `INCR users:next_id`; `MULTI HSET user:{id} … PEXPIRE EXEC`;
-/// `EVALSHA claim_identity` (HGET/HSET on `users:{identity}:by_username` and
-/// `:by_email`); `PERSIST user:{id}`; `LPUSH queue:{emails}`.
+/// Redis: `INCR users:next_id`; `MULTI HSET user:{id} … PEXPIRE EXEC`; per identity
+/// `HGET` of the old one-slot index (while it exists) and `EVALSHA claim_identity`
+/// (HGET/HSET on `users:{u<b>}:by_username`, then `users:{e<b>}:by_email`; `EVALSHA
+/// release_identity` of the username if the e-mail is taken); `PERSIST user:{id}`;
+/// `LPUSH queue:{emails}`.
 #[utoipa::path(post, path = "/v1/users", tag = "users",
     request_body = CreateUser,
     responses(
@@ -126,7 +128,7 @@ pub async fn update_user(
 /// request meanwhile.
 ///
 /// Redis: `INCR`/`PEXPIRE NX`/`PTTL` on the login throttle counters, `HMGET
-/// user:{id}`, `EVALSHA set_password` (compare-and-set of `password_hash`), `EVALSHA
+/// user:{id}`, `EVALSHA set_password` (compare-and-set of the password hash), `EVALSHA
 /// revoke_sessions` (ZRANGE `user:{id}:sessions`, DEL `user:{id}:session:…`).
 #[utoipa::path(put, path = "/v1/users/me/password", tag = "users",
     request_body = ChangePassword,
@@ -163,7 +165,7 @@ pub async fn change_password(
 ///
 /// Redis: `EVALSHA revoke_sessions` (ZRANGE `user:{id}:sessions`, DEL
 /// `user:{id}:session:…`, HSET `deleting`), `HMGET user:{id}`, `DEL user:{id}
-/// user:{id}:…`, `EVALSHA release_identity`.
+/// user:{id}:…`, `EVALSHA release_identity` in the username and e-mail buckets.
 #[utoipa::path(delete, path = "/v1/users/{id}", tag = "users",
     params(("id" = String, Path, description = "User id, or `me`")),
     security(("bearer" = []), ("session_cookie" = [])),

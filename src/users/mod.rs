@@ -3,10 +3,11 @@
 //! A hash keeps an entity's fields together under one key: HGETALL reads it in one
 //! command, HMGET reads only what a client asked for (`?fields=`), HINCRBY counts logins
 //! in place, and it costs far less memory than one string key per field. Uniqueness of
-//! username and e-mail comes from two index hashes that share one hash tag, so a single
-//! Lua script can claim both atomically on a cluster too (see `repo`).
+//! username and e-mail comes from bucketed index hashes spread over many slots (see
+//! `identity`), claimed one after the other in an order that survives crashes.
 
 mod handlers;
+pub mod identity;
 pub mod model;
 pub mod password;
 pub mod repo;

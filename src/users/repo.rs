@@ -2,69 +2,52 @@
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `user:{id}` | hash | the user (seed 000/002), incl. `password_hash`, `login_count` |
+//! | `user:{id}` | hash | the user (seed 000/002), incl. `pw` (the password hash; `password_hash` in users stored before), `login_count` (from the first login) |
 //! | `users:next_id` | string | last id handed out (INCR) |
-//! | `users:{identity}:by_username` | hash | lower-cased username → id |
-//! | `users:{identity}:by_email` | hash | lower-cased e-mail → id |
+//! | `users:{u<b>}:by_username`, `users:{e<b>}:by_email` | hash | the bucketed unique indexes (see [`super::identity`]) |
 //!
-//! Registration spans two slots (the user's and the identity indexes'), so it is a
-//! sequence of single-slot steps ordered for crashes:
+//! The user hash stays a listpack (every field under Redis's 64-byte
+//! `hash-max-listpack-value`, the password hash in its compact form: see
+//! [`super::password`]), less than half the hash table a 97-byte PHC string turns it
+//! into. Field names are short where nobody reads them by name (`pw`), and
+//! `login_count` is created by the first login (HINCRBY), not stored as `0`: a
+//! listpack is allocated in jemalloc size classes (…, 224, 256, …), and those bytes
+//! keep a typical user in the 224-byte class.
+//!
+//! Registration spans three slots (the user's, the username bucket's and the e-mail
+//! bucket's), so it is a sequence of single-slot steps ordered for crashes:
 //! 1. `HSET user:{id}` with a 60 s TTL: a *pending* user nothing points at yet;
-//! 2. claim username and e-mail together (`claim_identity.lua`, one slot, atomic);
+//! 2. claim the username, then the e-mail (`claim_identity.lua` in each bucket),
+//!    releasing the username if the e-mail is taken;
 //! 3. `PERSIST user:{id}`.
 //!
-//! A crash after 1 leaves a hash that expires by itself. A crash after 2 leaves a claim
-//! whose user hash expires: such a claim is *stale*, and the next registration that
-//! meets it checks `EXISTS user:{owner}` and takes it over (the script only replaces
-//! the owner it was told is stale). Deleting a user runs the same steps backwards:
-//! sessions, then the user's keys, then the claims (compare-and-delete).
+//! A crash after 1 leaves a hash that expires by itself. A crash after 2 leaves
+//! claims whose user hash expires: such a claim is *stale*, readers find no user
+//! behind it, and the next registration that meets it takes it over. Deleting a user
+//! runs the same steps backwards: sessions, then the user's keys, then the claims
+//! (compare-and-delete).
 
 use std::collections::HashMap;
 
 use redis::{AsyncCommands, Value};
 
+use super::identity;
 use super::model::{Role, User, UserChanges, UserField};
 use crate::error::{AppError, AppResult};
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
 use crate::redis::{Redis, scripts};
 
+/// The hash field holding the password hash (compact form, or a PHC string).
+pub const PASSWORD_FIELD: &str = "pw";
+/// Where users stored before held their PHC string; read until their next login
+/// moves it to [`PASSWORD_FIELD`].
+pub const LEGACY_PASSWORD_FIELD: &str = "password_hash";
+
 /// How long a registration may take between its first and last step.
 const PENDING_TTL_MS: i64 = 60_000;
 
-/// A unique identifier of a user, with its index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Identity {
-    Username,
-    Email,
-}
-
-impl Identity {
-    fn index_key(self, redis: &Redis) -> String {
-        match self {
-            Identity::Username => redis.keys.username_index(),
-            Identity::Email => redis.keys.email_index(),
-        }
-    }
-
-    fn taken(self) -> AppError {
-        match self {
-            Identity::Username => AppError::Conflict {
-                kind: "username-taken",
-                detail: "That username is taken.".into(),
-            },
-            Identity::Email => AppError::Conflict {
-                kind: "email-taken",
-                detail: "That e-mail address is already registered.".into(),
-            },
-        }
-    }
-}
-
-/// Index form of a username or e-mail: lower-cased, so `Alice` and `alice` collide.
-pub fn normalize(value: &str) -> String {
-    value.trim().to_lowercase()
-}
+pub use super::identity::{Identity, normalize};
 
 /// What a new user is made of (validated, password already hashed).
 pub struct NewUser {
@@ -100,8 +83,7 @@ pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
         ("name", new.name.clone()),
         ("role", new.role.as_str().to_string()),
         ("created_at", new.created_at.clone()),
-        ("login_count", "0".to_string()),
-        ("password_hash", new.password_hash.clone()),
+        (PASSWORD_FIELD, new.password_hash.clone()),
     ];
     if let Some(bio) = new.bio.clone().filter(|b| !b.is_empty()) {
         fields.push(("bio", bio));
@@ -124,63 +106,30 @@ pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
         (Identity::Username, normalize(&new.username)),
         (Identity::Email, normalize(&new.email)),
     ];
-    if let Err(err) = claim(redis, &id, &claims).await {
+    if let Err(err) = identity::claim_all(redis, &id, &claims).await {
         let _: redis::RedisResult<()> = conn.del(&user_key).await;
         return Err(err);
     }
 
-    // Step 3: the user is real now.
-    let _: bool = conn.persist(&user_key).await?;
+    // Step 3: the user is real now. If the pending hash is gone (the steps took longer
+    // than its TTL), the claims point at nothing: free them and fail.
+    if !conn.persist::<_, bool>(&user_key).await? {
+        identity::release_all(redis, &id, &claims).await?;
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "registration of user {id} outlived its pending TTL"
+        )));
+    }
     let hash: HashMap<String, String> = fields
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-    Ok(User::from_hash(&hash, Some(0), Some(0)))
+    Ok(with_login_count(User::from_hash(&hash, Some(0), Some(0))))
 }
 
-/// Claims every `(identity, value)` for `user_id` at once, taking over stale claims.
-async fn claim(redis: &Redis, user_id: &str, claims: &[(Identity, String)]) -> AppResult<()> {
-    let mut conn = redis.conn();
-    let mut stale = vec![String::new(); claims.len()];
-    // Each round can discover one stale claim; one more round then succeeds or conflicts.
-    for _ in 0..=claims.len() {
-        let mut invocation = scripts::CLAIM_IDENTITY.prepare_invoke();
-        for (identity, _) in claims {
-            invocation.key(identity.index_key(redis));
-        }
-        invocation.arg(user_id);
-        for ((_, value), stale_owner) in claims.iter().zip(&stale) {
-            invocation.arg(value).arg(stale_owner);
-        }
-        let reply: Vec<Value> = invocation.invoke_async(&mut conn).await?;
-        if reply.is_empty() {
-            return Ok(());
-        }
-        let (position, owner): (usize, String) = redis::from_redis_value(Value::Array(reply))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("claim_identity reply: {e}")))?;
-        let index = position - 1;
-        let owner_exists: bool = conn.exists(redis.keys.user(&owner)).await?;
-        if owner_exists {
-            return Err(claims[index].0.taken());
-        }
-        tracing::info!(owner, "taking over a stale identity claim");
-        stale[index] = owner;
-    }
-    Err(claims[0].0.taken())
-}
-
-/// Releases claims still owned by `user_id` (compare-and-delete).
-async fn release(redis: &Redis, user_id: &str, claims: &[(Identity, String)]) -> AppResult<()> {
-    let mut invocation = scripts::RELEASE_IDENTITY.prepare_invoke();
-    for (identity, _) in claims {
-        invocation.key(identity.index_key(redis));
-    }
-    invocation.arg(user_id);
-    for (_, value) in claims {
-        invocation.arg(value);
-    }
-    let _: u64 = invocation.invoke_async(&mut redis.conn()).await?;
-    Ok(())
+/// A whole user as read: no `login_count` field means no login yet.
+fn with_login_count(mut user: User) -> User {
+    user.login_count.get_or_insert(0);
+    user
 }
 
 /// The whole user, or only `fields` (HMGET), with follow counts when asked; `None` if
@@ -202,11 +151,11 @@ pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppRe
         if hash.is_empty() {
             return Ok(None);
         }
-        return Ok(Some(User::from_hash(
+        return Ok(Some(with_login_count(User::from_hash(
             &hash,
             Some(follower_count),
             Some(following_count),
-        )));
+        ))));
     };
 
     let names = hmget_names(fields);
@@ -247,11 +196,16 @@ fn user_from_hmget(
     if values.first().is_none_or(|id| id.is_none()) {
         return None;
     }
-    let hash: HashMap<String, String> = names
+    let mut hash: HashMap<String, String> = names
         .iter()
         .zip(values)
         .filter_map(|(name, value)| Some((name.to_string(), value?)))
         .collect();
+    if names.contains(&"login_count") {
+        // Created by the first login: none yet is zero.
+        hash.entry("login_count".into())
+            .or_insert_with(|| "0".into());
+    }
     Some(User::from_hash(
         &hash,
         fields
@@ -308,7 +262,9 @@ pub async fn get_many(
             }
             _ => {
                 let hash: HashMap<String, String> = redis::from_redis_value(replies[0].clone())?;
-                (!hash.is_empty()).then(|| User::from_hash(&hash, Some(followers), Some(following)))
+                (!hash.is_empty()).then(|| {
+                    with_login_count(User::from_hash(&hash, Some(followers), Some(following)))
+                })
             }
         });
     }
@@ -332,7 +288,7 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
     let email_changes = matches!((&new_email, &old_email), (Some(new), Some(old)) if normalize(new) != normalize(old));
     if email_changes {
         let new_email = new_email.as_deref().unwrap_or_default();
-        claim(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
+        identity::claim_all(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
     }
 
     let mut invocation = scripts::PATCH_HASH.prepare_invoke();
@@ -353,6 +309,10 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
     }
     let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
     if reply.is_empty() {
+        // The user went away meanwhile: free the address claimed for them.
+        if email_changes && let Some(new_email) = &new_email {
+            identity::release_all(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
+        }
         return Ok(None);
     }
     let (hash, followers, following): (HashMap<String, String>, u64, u64) =
@@ -360,13 +320,13 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
             .map_err(|e| AppError::Internal(anyhow::anyhow!("patch_hash reply: {e}")))?;
 
     if email_changes && let Some(old) = old_email {
-        release(redis, id, &[(Identity::Email, normalize(&old))]).await?;
+        identity::release_all(redis, id, &[(Identity::Email, normalize(&old))]).await?;
     }
-    Ok(Some(User::from_hash(
+    Ok(Some(with_login_count(User::from_hash(
         &hash,
         Some(followers),
         Some(following),
-    )))
+    ))))
 }
 
 /// Deletes the user's hash and every key of their aggregate, then frees their username
@@ -388,7 +348,7 @@ pub async fn delete(redis: &Redis, id: &str) -> AppResult<bool> {
     );
     // One slot: a single DEL removes the whole aggregate atomically.
     let _: u64 = conn.del(&keys).await?;
-    release(
+    identity::release_all(
         redis,
         id,
         &[
@@ -402,21 +362,25 @@ pub async fn delete(redis: &Redis, id: &str) -> AppResult<bool> {
 
 /// The id registered under a username or e-mail (`login` containing `@` is an e-mail).
 pub async fn find_id(redis: &Redis, login: &str) -> AppResult<Option<String>> {
-    let index = if login.contains('@') {
-        redis.keys.email_index()
-    } else {
-        redis.keys.username_index()
-    };
-    Ok(redis.conn().hget(index, normalize(login)).await?)
+    identity::find_id(redis, login).await
 }
 
-/// What login needs: username, role and password hash, or `None`.
+/// What login needs: username, role and password hash (from `pw`, else the legacy
+/// `password_hash`), or `None`.
 pub async fn credentials(redis: &Redis, id: &str) -> AppResult<Option<(String, Role, String)>> {
-    let (username, role, hash): (Option<String>, Option<String>, Option<String>) = redis
+    let (username, role, hash, legacy): (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ) = redis
         .conn()
-        .hmget(redis.keys.user(id), &["username", "role", "password_hash"])
+        .hmget(
+            redis.keys.user(id),
+            &["username", "role", PASSWORD_FIELD, LEGACY_PASSWORD_FIELD],
+        )
         .await?;
-    Ok(match (username, hash) {
+    Ok(match (username, hash.or(legacy)) {
         (Some(username), Some(hash)) => {
             Some((username, Role::parse(role.as_deref().unwrap_or("")), hash))
         }

@@ -179,6 +179,13 @@ async fn a_synthetic_data_set_logs_in_shows_in_the_api_and_rerunning_changes_not
         printed.contains("40 users, 160 follows, 120 posts, 6 products, 40 carts"),
         "{printed}"
     );
+    // Progress on stderr: no terminal here, so plain lines rather than a bar.
+    let progress = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        progress.contains("seed --synthetic: 40/40 users (100%)"),
+        "{progress}"
+    );
+    assert!(!progress.contains('\r'), "no bar redraws: {progress:?}");
     // Carts keep their 7-day TTL from the last write (a rerun starts it again). Hashes
     // are compared by content: a large hash's DUMP follows its table's iteration
     // order, which a rewrite of the same fields may change.

@@ -19,6 +19,7 @@ fn quick() -> WorkerConfig {
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
         block: Duration::from_millis(200),
+        ..WorkerConfig::default()
     }
 }
 
@@ -250,4 +251,80 @@ async fn admins_see_the_queue_depths() {
     )
     .await;
     problem(app.get("/v1/admin/queues/emails", None).await, 401).await;
+}
+
+#[tokio::test]
+async fn delivery_records_are_kept_up_to_the_cap_and_the_retention_while_the_total_counts_all() {
+    let app = spawn_app().await;
+    let keys = &app.redis.keys;
+    let capped = WorkerConfig {
+        outbox_max: 3,
+        outbox_retention: Duration::from_millis(400),
+        ..quick()
+    };
+    let mut worker = EmailWorker::new(app.redis.clone(), OutboxMailer, capped);
+    for i in 0..5 {
+        enqueue_email(&app.redis, &job(&format!("capped-{i}")))
+            .await
+            .unwrap();
+        assert!(matches!(
+            worker.step().await.unwrap(),
+            Outcome::Delivered(_)
+        ));
+    }
+
+    // The cap: the three newest records stay, the two oldest are gone.
+    let mut kept: Vec<String> = app.conn().hkeys(keys.email_outbox()).await.unwrap();
+    kept.sort();
+    assert_eq!(kept, ["capped-2", "capped-3", "capped-4"]);
+    let indexed: u64 = app
+        .conn()
+        .zcard(keys.email_outbox_delivered())
+        .await
+        .unwrap();
+    assert_eq!(indexed, 3);
+    assert_eq!(email_stats(&app.redis).await.unwrap().delivered, 5);
+
+    // The retention: records older than it go with the next delivery.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    enqueue_email(&app.redis, &job("fresh")).await.unwrap();
+    worker.step().await.unwrap();
+    let kept: Vec<String> = app.conn().hkeys(keys.email_outbox()).await.unwrap();
+    assert_eq!(kept, ["fresh"]);
+    assert_eq!(email_stats(&app.redis).await.unwrap().delivered, 6);
+}
+
+#[tokio::test]
+async fn records_written_before_the_retention_existed_are_adopted_and_trimmed() {
+    let app = spawn_app().await;
+    let keys = &app.redis.keys;
+    // An outbox as the old worker left it: records, no index, no total.
+    for i in 0..250 {
+        let _: () = app
+            .conn()
+            .hset(keys.email_outbox(), format!("old-{i}"), "{}")
+            .await
+            .unwrap();
+    }
+    assert_eq!(email_stats(&app.redis).await.unwrap().delivered, 250);
+    let mut worker = EmailWorker::new(app.redis.clone(), OutboxMailer, quick());
+
+    for i in 0..6 {
+        enqueue_email(&app.redis, &job(&format!("new-{i}")))
+            .await
+            .unwrap();
+        worker.step().await.unwrap();
+    }
+
+    // Old records count as delivered once, and are dropped as past their retention.
+    assert_eq!(email_stats(&app.redis).await.unwrap().delivered, 256);
+    let mut kept: Vec<String> = app.conn().hkeys(keys.email_outbox()).await.unwrap();
+    kept.sort();
+    assert_eq!(kept, (0..6).map(|i| format!("new-{i}")).collect::<Vec<_>>());
+    let adopting: bool = app
+        .conn()
+        .exists(keys.email_outbox_adopting())
+        .await
+        .unwrap();
+    assert!(!adopting, "adoption is finished");
 }

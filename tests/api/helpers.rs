@@ -15,6 +15,7 @@ use agora::app;
 use agora::config::Settings;
 use agora::redis::{Redis, RedisConn, Topology};
 use agora::state::AppState;
+use agora::users::identity::Identity;
 use redis::AsyncCommands;
 use redis_test::cluster::{RedisCluster, RedisClusterConfiguration};
 use redis_test::server::RedisServer;
@@ -270,7 +271,10 @@ impl TestApp {
         let login: Value = self.login(username, PASSWORD).await.json().await.unwrap();
         TestUser {
             id: user["id"].as_str().unwrap().to_string(),
-            token: login["token"].as_str().expect("login token").to_string(),
+            token: login["token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("login token for {username}: {login}"))
+                .to_string(),
         }
     }
 
@@ -283,6 +287,15 @@ impl TestApp {
         let login: Value = self.login(username, PASSWORD).await.json().await.unwrap();
         user.token = login["token"].as_str().unwrap().to_string();
         user
+    }
+
+    /// Who holds `value` (a username or an e-mail, any case) in its identity bucket.
+    pub async fn claim_owner(&self, identity: Identity, value: &str) -> Option<String> {
+        let value = agora::users::identity::normalize(value);
+        self.conn()
+            .hget(identity.bucket_key(&self.redis, &value), &value)
+            .await
+            .unwrap()
     }
 
     /// HGETALL of a key, for assertions on what is stored.

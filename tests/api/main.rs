@@ -17,6 +17,8 @@ mod feeds;
 mod follows;
 mod helpers;
 mod http_edge;
+mod identity;
+mod instances;
 mod leaderboards;
 mod locks;
 mod notifications;

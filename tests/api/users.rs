@@ -3,6 +3,8 @@
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
+use agora::users::identity::Identity;
+
 use crate::helpers::{PASSWORD, problem, spawn_app};
 
 #[tokio::test]
@@ -39,7 +41,14 @@ async fn registration_stores_a_hash_with_an_argon2_hash_claims_and_a_welcome_ema
 
     let stored = app.hgetall(&keys.user(id)).await;
     assert_eq!(stored["username"], "Bob");
-    assert!(stored["password_hash"].starts_with("$argon2id$"));
+    // The compact form (salt and argon2id output, 64 characters): the hash stays a listpack.
+    assert_eq!(stored["pw"].len(), 64);
+    assert!(agora::users::password::is_compact(&stored["pw"]));
+    assert!(!stored.contains_key("password_hash"));
+    assert!(
+        !stored.contains_key("login_count"),
+        "created by the first login"
+    );
     assert!(!stored.values().any(|v| v == PASSWORD));
     let ttl: i64 = app.conn().ttl(keys.user(id)).await.unwrap();
     assert_eq!(
@@ -47,12 +56,8 @@ async fn registration_stores_a_hash_with_an_argon2_hash_claims_and_a_welcome_ema
         "a registered user is durable (the pending TTL is gone)"
     );
 
-    let by_name: Option<String> = app.conn().hget(keys.username_index(), "bob").await.unwrap();
-    let by_email: Option<String> = app
-        .conn()
-        .hget(keys.email_index(), "bob@example.com")
-        .await
-        .unwrap();
+    let by_name = app.claim_owner(Identity::Username, "bob").await;
+    let by_email = app.claim_owner(Identity::Email, "bob@example.com").await;
     assert_eq!(by_name.as_deref(), Some(id));
     assert_eq!(by_email.as_deref(), Some(id));
 
@@ -83,12 +88,12 @@ async fn a_taken_username_or_email_gets_409_and_leaves_nothing_behind() {
         .filter(|k| !keys_before.contains(k) && !k.ends_with("users:next_id"))
         .collect();
     assert!(new_keys.is_empty(), "left behind: {new_keys:?}");
-    let usernames: Vec<String> = app
-        .conn()
-        .hkeys(app.redis.keys.username_index())
-        .await
-        .unwrap();
-    assert_eq!(usernames, vec!["carol"]);
+    assert!(app.claim_owner(Identity::Username, "carol").await.is_some());
+    assert_eq!(app.claim_owner(Identity::Username, "carol2").await, None);
+    assert_eq!(
+        app.claim_owner(Identity::Email, "other@example.com").await,
+        None
+    );
 }
 
 #[tokio::test]
@@ -116,7 +121,11 @@ async fn concurrent_registrations_of_one_username_have_exactly_one_winner() {
         15,
         "{statuses:?}"
     );
-    let emails: u64 = app.conn().hlen(app.redis.keys.email_index()).await.unwrap();
+    let mut emails = 0;
+    for i in 0..16 {
+        let email = format!("racer{i}@example.com");
+        emails += app.claim_owner(Identity::Email, &email).await.is_some() as usize;
+    }
     assert_eq!(emails, 1, "losers must not keep their e-mail claims");
     let users = app
         .all_keys()
@@ -132,22 +141,15 @@ async fn a_stale_claim_left_by_a_crashed_registration_is_taken_over() {
     let app = spawn_app().await;
     // A registration that died after claiming: the claim points at a user that never
     // became durable (its pending hash expired).
-    let _: () = app
-        .conn()
-        .hset(app.redis.keys.username_index(), "phoenix", "999")
-        .await
-        .unwrap();
+    let bucket = Identity::Username.bucket_key(&app.redis, "phoenix");
+    let _: () = app.conn().hset(bucket, "phoenix", "999").await.unwrap();
 
     let response = app.register_raw("phoenix", "phoenix@example.com").await;
 
     assert_eq!(response.status(), 201);
     let user: Value = response.json().await.unwrap();
-    let owner: String = app
-        .conn()
-        .hget(app.redis.keys.username_index(), "phoenix")
-        .await
-        .unwrap();
-    assert_eq!(owner, user["id"].as_str().unwrap());
+    let owner = app.claim_owner(Identity::Username, "phoenix").await;
+    assert_eq!(owner.as_deref(), user["id"].as_str());
 }
 
 #[tokio::test]
