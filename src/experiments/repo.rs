@@ -71,5 +71,7 @@ pub async fn assign(
         .invoke_async(&mut redis.conn())
         .await?;
     let reply: IfExists<(String, u8)> = scripts::decode("assign_variant", reply)?;
-    Ok(reply.done().map(|(variant, created)| (variant, created == 1)))
+    Ok(reply
+        .done()
+        .map(|(variant, created)| (variant, created == 1)))
 }
