@@ -18,17 +18,13 @@ use std::collections::HashMap;
 use redis::Value;
 
 use super::model::{MAX_SCORE, Outcome, PlayerEntry, Ranked, ResultRecorded, ScoreMode, ScoreRank};
-use crate::error::{AppError, AppResult};
-use crate::redis::scripts::Tagged;
+use crate::error::AppResult;
+use crate::redis::scripts::{IfExists, Tagged};
 use crate::redis::{Redis, scripts};
 use crate::time;
 
 fn parse_score(text: &str) -> i64 {
     text.parse::<f64>().map(|s| s as i64).unwrap_or(0)
-}
-
-fn internal(what: &str, err: impl std::fmt::Display) -> AppError {
-    AppError::Internal(anyhow::anyhow!("{what}: {err}"))
 }
 
 /// A score change the script refused: the result would leave -2^53..2^53.
@@ -212,18 +208,14 @@ pub async fn around(
     player: &str,
     radius: u32,
 ) -> AppResult<Option<Vec<Ranked>>> {
-    let reply: Vec<Value> = scripts::LEADERBOARD_AROUND
+    let reply: Value = scripts::LEADERBOARD_AROUND
         .key(redis.keys.leaderboard(board))
         .arg(player)
         .arg(radius)
         .invoke_async(&mut redis.conn())
         .await?;
-    if reply.is_empty() {
-        return Ok(None);
-    }
-    let (first, flat): (u64, Vec<String>) = redis::from_redis_value(Value::Array(reply))
-        .map_err(|e| internal("leaderboard_around", e))?;
-    Ok(Some(ranked(flat, first)))
+    let reply: IfExists<(u64, Vec<String>)> = scripts::decode("leaderboard_around", reply)?;
+    Ok(reply.done().map(|(first, flat)| ranked(flat, first)))
 }
 
 /// Records a game result atomically: score, win/loss counter, last_played; or
