@@ -13,6 +13,8 @@
 #               Use a different one per concurrent instance.
 #   AGORA_BIN   agora binary; default target/debug/agora (built with cargo build).
 #   LIVE_ENV    extra VAR=value pairs (space separated) passed to `agora serve`.
+#   LIVE_SEED   1 (default) seeds the demo data; 0 starts empty (suites that count
+#               every article, such as the RealWorld Postman collection).
 #
 # It never touches the Redis on 127.0.0.1:6379: the port is always a fresh free one
 # and the agora process is given its REDIS_URL explicitly. Logs stay in $LIVE_DIR
@@ -96,9 +98,11 @@ do_start() {
     [ -n "$ok" ] || fail_start "redis-server on port $redis_port did not answer PING in 5 s"
 
     local redis_url="redis://127.0.0.1:$redis_port"
-    (cd "$ROOT" && env -u REDIS_CLUSTER_URLS -u KEY_PREFIX REDIS_URL="$redis_url" \
-        "$AGORA_BIN" seed --dir "$ROOT/migrations-free-seed") >"$LIVE_DIR/seed.log" 2>&1 \
-        || fail_start "agora seed failed"
+    if [ "${LIVE_SEED:-1}" = 1 ]; then
+        (cd "$ROOT" && env -u REDIS_CLUSTER_URLS -u KEY_PREFIX REDIS_URL="$redis_url" \
+            "$AGORA_BIN" seed --dir "$ROOT/migrations-free-seed") >"$LIVE_DIR/seed.log" 2>&1 \
+            || fail_start "agora seed failed"
+    fi
 
     # Retry a port another process grabbed between free_port and bind.
     local url=""

@@ -49,6 +49,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::carts::router())
         .merge(crate::orders::router())
         .merge(crate::locks::router())
+        .merge(crate::realworld::router())
 }
 
 /// The OpenAPI document, as served at `/openapi.json` and printed by `agora openapi`.

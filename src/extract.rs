@@ -328,8 +328,8 @@ pub fn session_credential(parts: &Parts) -> Option<(String, TokenSource)> {
         .filter_map(|v| v.to_str().ok())
         .find_map(|value| {
             let (scheme, token) = value.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
+            // `Token` is the RealWorld spelling of the same credential.
+            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
                 .then(|| token.trim().to_string())
         });
     if let Some(token) = bearer {

@@ -71,6 +71,7 @@ pub mod orders;
 pub mod pagination;
 pub mod products;
 pub mod rate_limits;
+pub mod realworld;
 pub mod redis;
 pub mod seed;
 pub mod server;

@@ -39,7 +39,8 @@ use crate::extract::SESSION_COOKIE;
         (name = "products", description = "Products as hashes (`product:{id}`); stock taken only by Lua scripts; unique SKU index; catalog and category sorted sets"),
         (name = "carts", description = "Carts as hashes (`user:{id}:cart`, product → quantity) with a 7-day TTL refreshed on every write"),
         (name = "orders", description = "Orders with embedded line items, idempotent crash-safe checkout, lifecycle scripts, the `events:orders` stream and its billing consumer group"),
-        (name = "locks", description = "SET NX PX locks with compare-and-act extend/release scripts and strictly increasing fencing tokens")
+        (name = "locks", description = "SET NX PX locks with compare-and-act extend/release scripts and strictly increasing fencing tokens"),
+        (name = "realworld", description = "The RealWorld (Conduit) API at `/api`: an adapter with the spec's shapes and `{\"errors\": {field: [message]}}` errors over the same services as `/v1` (an article is a post, a favorite a like, a profile a user); `Authorization: Token <session token>`")
     )
 )]
 struct ApiDoc;
@@ -53,6 +54,8 @@ pub fn base() -> utoipa::openapi::OpenApi {
 pub const BEARER: &str = "bearer";
 /// Name of the cookie security scheme.
 pub const COOKIE: &str = "session_cookie";
+/// Name of the RealWorld scheme: `Authorization: Token <session token>`.
+pub const REALWORLD_TOKEN: &str = "realworld_token";
 
 struct SecuritySchemes;
 
@@ -77,6 +80,14 @@ impl Modify for SecuritySchemes {
                  `/problems/cross-site-request` when its `Origin` is not the API's own or \
                  listed in AGORA_ALLOWED_ORIGINS, or, without `Origin`, when \
                  `Sec-Fetch-Site` is not `same-origin` or `none` (CSRF defence).",
+            ))),
+        );
+        components.add_security_scheme(
+            REALWORLD_TOKEN,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Token <token>`: the session token from POST /api/users or \
+                 POST /api/users/login (the same token works on /v1 as a Bearer token).",
             ))),
         );
     }

@@ -10,12 +10,21 @@ use crate::redis::Redis;
 use crate::sessions;
 use crate::sessions::throttle::Attempt;
 use crate::time;
-use crate::users::model::{ChangePassword, CreateUser, Role, User, UserChanges};
+use crate::users::model::{ChangePassword, CreateUser, PasswordRule, Role, User, UserChanges};
 use crate::users::{password, repo};
 
 /// Registers a user and enqueues their welcome e-mail.
 pub(crate) async fn register(redis: &Redis, input: CreateUser) -> AppResult<User> {
-    input.validate()?;
+    register_with(redis, input, PasswordRule::Strong).await
+}
+
+/// [`register`] under the password rule of the calling surface.
+pub(crate) async fn register_with(
+    redis: &Redis,
+    input: CreateUser,
+    rule: PasswordRule,
+) -> AppResult<User> {
+    input.validate_with(rule)?;
     let password_hash = password::hash(input.password).await?;
     let created_at = time::rfc3339(time::now());
     let user = repo::create(
@@ -144,6 +153,34 @@ pub(crate) async fn change_password(
         .finish()?;
     let new_hash = password::hash(change.new_password).await?;
     if !repo::replace_password_hash(redis, user_id, &verified, &new_hash).await? {
+        return Err(AppError::Conflict {
+            kind: "password-changed",
+            detail: "The password was changed by another request meanwhile; log in again."
+                .to_string(),
+        });
+    }
+    sessions::repo::revoke_others(redis, user_id, keep_session).await
+}
+
+/// Sets a new password for a signed-in user without the current one (the RealWorld
+/// `PUT /api/user`, whose spec has no field for it; the session is the proof), under
+/// `rule`; every other session of the user ends, `keep_session` stays. Compare-and-set
+/// on the stored hash, like [`change_password`].
+pub(crate) async fn set_password(
+    redis: &Redis,
+    user_id: &str,
+    new_password: String,
+    rule: PasswordRule,
+    keep_session: &str,
+) -> AppResult<u64> {
+    let (username, _, stored) = repo::credentials(redis, user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    crate::validate::Validator::new()
+        .check("password", rule.check(&new_password, &[&username]))
+        .finish()?;
+    let new_hash = password::hash(new_password).await?;
+    if !repo::replace_password_hash(redis, user_id, &stored, &new_hash).await? {
         return Err(AppError::Conflict {
             kind: "password-changed",
             detail: "The password was changed by another request meanwhile; log in again."

@@ -20,6 +20,26 @@ pub(crate) struct ClientInfo {
     pub user_agent: String,
 }
 
+impl ClientInfo {
+    /// The peer address (when the server recorded it) and the first 256 characters of
+    /// the `User-Agent`.
+    pub fn of_request(
+        connect_info: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+        headers: &axum::http::HeaderMap,
+    ) -> ClientInfo {
+        ClientInfo {
+            ip_address: connect_info
+                .map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip().to_string())
+                .unwrap_or_default(),
+            user_agent: headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(256).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 pub(crate) async fn login(
     redis: &Redis,
     settings: &Settings,
@@ -92,6 +112,33 @@ pub(crate) async fn login(
             user,
         },
     ))
+}
+
+/// Opens a session for a user who just registered (RealWorld answers a registration
+/// with a token): the same session as a login's, bound to the stored hash.
+pub(crate) async fn open_session(
+    redis: &Redis,
+    settings: &Settings,
+    user_id: &str,
+    client: ClientInfo,
+) -> AppResult<String> {
+    let (username, role, password_hash) = users::repo::credentials(redis, user_id)
+        .await?
+        .ok_or(AppError::NotFound("user"))?;
+    let (token, _) = repo::create(
+        redis,
+        NewSession {
+            user_id,
+            username: &username,
+            role,
+            ip_address: &client.ip_address,
+            user_agent: &client.user_agent,
+        },
+        &password_hash,
+        settings,
+    )
+    .await?;
+    Ok(token)
 }
 
 /// Rewrites a password hash stored before the compact form (see `password`), after a

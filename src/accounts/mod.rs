@@ -17,5 +17,7 @@ pub mod lifecycle;
 mod login;
 
 pub use lifecycle::grant_admin;
-pub(crate) use lifecycle::{change_password, delete, register, update, verify_current_password};
-pub(crate) use login::{ClientInfo, login};
+pub(crate) use lifecycle::{
+    change_password, delete, register, register_with, set_password, update, verify_current_password,
+};
+pub(crate) use login::{ClientInfo, login, open_session};

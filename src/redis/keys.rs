@@ -417,6 +417,39 @@ impl Keys {
     pub fn celebrities(&self) -> String {
         self.key(format_args!("users:celebrities"))
     }
+
+    /// String: the last post instant handed out (Unix ms); `post_clock.lua` makes
+    /// every post's instant strictly later than the one before, so newest-first
+    /// orders never tie, even for posts created in the same millisecond.
+    pub fn post_clock(&self) -> String {
+        self.key(format_args!("posts:clock"))
+    }
+
+    /// Sorted set: post id → created-at (ms), every post, uncapped: the RealWorld
+    /// article list reads its pages (offset, limit) and its exact count (ZCARD) here.
+    pub fn all_posts(&self) -> String {
+        self.key(format_args!("posts:all"))
+    }
+
+    /// String: the post id an article slug names (claimed with SET NX: unique).
+    pub fn slug(&self, slug: &str) -> String {
+        self.key(format_args!("slug:{{{slug}}}"))
+    }
+
+    /// Sorted set: ids of the posts carrying an article tag → created-at (ms).
+    pub fn tag_posts(&self, tag: &str) -> String {
+        self.key(format_args!("tag:{{{tag}}}:posts"))
+    }
+
+    /// Sorted set: article tag → how many posts carry it (`GET /api/tags`).
+    pub fn post_tags(&self) -> String {
+        self.key(format_args!("tags:posts"))
+    }
+
+    /// String counter: the last comment number handed out (ids are `c<n>`).
+    pub fn comment_ids(&self) -> String {
+        self.key(format_args!("comments:next_id"))
+    }
 }
 
 /// How many buckets each identity index (usernames, e-mails) is split into. Fixed for
@@ -457,11 +490,14 @@ pub enum UserPart {
     Activity,
     /// Sorted set: the user's orders by time.
     Orders,
+    /// Sorted set: the posts the user likes (RealWorld favorites) → the post's
+    /// created-at (ms), for `?favorited=` pages and `favorited` flags (one ZMSCORE).
+    Favorites,
 }
 
 impl UserPart {
     /// Every part, so deleting a user removes all of them.
-    pub const ALL: [UserPart; 9] = [
+    pub const ALL: [UserPart; 10] = [
         UserPart::Sessions,
         UserPart::Followers,
         UserPart::Following,
@@ -471,6 +507,7 @@ impl UserPart {
         UserPart::Timeline,
         UserPart::Activity,
         UserPart::Orders,
+        UserPart::Favorites,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -484,6 +521,7 @@ impl UserPart {
             UserPart::Timeline => "timeline",
             UserPart::Activity => "activity",
             UserPart::Orders => "orders",
+            UserPart::Favorites => "favorites",
         }
     }
 }
@@ -495,16 +533,19 @@ pub enum PostPart {
     Likes,
     /// Sorted set: comment (JSON) → created-at (ms).
     Comments,
+    /// Hash: comment id → its member in `Comments` (to delete one by id).
+    CommentIds,
 }
 
 impl PostPart {
     /// Every part, so deleting a post removes all of them.
-    pub const ALL: [PostPart; 2] = [PostPart::Likes, PostPart::Comments];
+    pub const ALL: [PostPart; 3] = [PostPart::Likes, PostPart::Comments, PostPart::CommentIds];
 
     pub fn as_str(self) -> &'static str {
         match self {
             PostPart::Likes => "likes",
             PostPart::Comments => "comments",
+            PostPart::CommentIds => "comment_ids",
         }
     }
 }

@@ -40,6 +40,8 @@ script!(ZADD_IF_EXISTS, "zadd_if_exists.lua");
 script!(SADD_IF_EXISTS, "sadd_if_exists.lua");
 script!(SET_LIKE, "set_like.lua");
 script!(ADD_COMMENT, "add_comment.lua");
+script!(DELETE_COMMENT, "delete_comment.lua");
+script!(POST_CLOCK, "post_clock.lua");
 script!(FAN_OUT, "fan_out.lua");
 script!(PURCHASE_STOCK, "purchase_stock.lua");
 script!(DISCOUNT_PRICE, "discount_price.lua");

@@ -408,6 +408,7 @@ fn synthetic_post(options: &Options, n: u64, m: u64) -> Post {
         created_at: crate::time::rfc3339_from_ms(post_at(options, n, m)),
         likes: 0,
         comments_count: 0,
+        ..Post::default()
     }
 }
 
@@ -508,5 +509,25 @@ async fn write_recent(redis: &Redis, options: &Options) -> anyhow::Result<u64> {
         .ignore()
         .query_async(&mut redis.conn())
         .await?;
-    Ok(2)
+    Ok(2 + write_all_posts(redis, options, total).await?)
+}
+
+/// Every synthetic post into `posts:all` (uncapped), in ZADDs of [`RECENT_CAP`].
+async fn write_all_posts(redis: &Redis, options: &Options, total: u64) -> anyhow::Result<u64> {
+    let key = redis.keys.all_posts();
+    let mut commands = 0;
+    let mut start = 0;
+    while start < total {
+        let end = (start + RECENT_CAP as u64).min(total);
+        let mut zadd = redis::cmd("ZADD");
+        zadd.arg(&key);
+        for index in start..end {
+            let (m, n) = (index / options.users, index % options.users + 1);
+            zadd.arg(post_at(options, n, m)).arg(post_id(options, n, m));
+        }
+        let _: () = zadd.query_async(&mut redis.conn()).await?;
+        commands += 1;
+        start = end;
+    }
+    Ok(commands)
 }

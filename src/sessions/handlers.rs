@@ -48,16 +48,7 @@ pub async fn login(
     headers: HeaderMap,
     AppJson(input): AppJson<Login>,
 ) -> AppResult<Response> {
-    let client = ClientInfo {
-        ip_address: connect_info
-            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-            .unwrap_or_default(),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|ua| ua.chars().take(256).collect())
-            .unwrap_or_default(),
-    };
+    let client = ClientInfo::of_request(connect_info, &headers);
     let (token, mut body) = accounts::login(&state.redis, &state.settings, input, client).await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",

@@ -159,6 +159,7 @@ async fn load_post(redis: &Redis, seed: &SeedPost) -> anyhow::Result<()> {
     NewPost {
         title: seed.title.clone(),
         content: seed.content.clone(),
+        ..NewPost::default()
     }
     .validate()
     .map_err(context)?;
@@ -181,6 +182,7 @@ async fn load_post(redis: &Redis, seed: &SeedPost) -> anyhow::Result<()> {
         created_at,
         likes: 0,
         comments_count: 0,
+        ..Post::default()
     };
     posts::store(redis, &post).await.map_err(context)?;
     let followers = follows::fan_out_targets(redis, &seed.author, SEED_FAN_OUT_MAX)

@@ -8,6 +8,14 @@
 //! | `user:{id}:posts` | sorted set | the author's post ids → created-at (ms) |
 //! | `posts:recent` | sorted set, capped at 10,000 | every author's post ids → created-at (ms) |
 //! | `posts:next_id` | string | last post number handed out (ids are `p<n>`) |
+//! | `posts:clock` | string | last post instant handed out (ms; strictly increasing) |
+//! | `posts:all` | sorted set, uncapped | every post id → created-at (ms): exact counts and offset pages |
+//! | `slug:{slug}` | string | the post id of an article slug (SET NX: unique) |
+//! | `tag:{t}:posts` | sorted set | ids of the posts tagged `t` → created-at (ms) |
+//! | `tags:posts` | sorted set | tag → how many posts carry it |
+//! | `user:{id}:favorites` | sorted set | ids of the posts the user likes → the post's created-at (ms) |
+//! | `post:{id}:comment_ids` | hash | comment id → its member in `post:{id}:comments` |
+//! | `comments:next_id` | string | last comment number handed out (ids are `c<n>`) |
 //!
 //! A post's hash, likers and comments share the post's hash tag, so `set_like.lua` and
 //! `add_comment.lua` change a set and its counter in one atomic step. The indexes live
@@ -39,6 +47,215 @@ pub const RECENT_CAP: usize = 10_000;
 pub async fn next_id(redis: &Redis) -> AppResult<String> {
     let n: u64 = redis.conn().incr(redis.keys.post_ids(), 1).await?;
     Ok(format!("p{n}"))
+}
+
+/// A new post's creation instant (Unix ms), strictly later than every earlier post's
+/// (`post_clock.lua`): newest-first orders never tie.
+pub async fn next_instant(redis: &Redis) -> AppResult<i64> {
+    Ok(scripts::POST_CLOCK
+        .key(redis.keys.post_clock())
+        .invoke_async(&mut redis.conn())
+        .await?)
+}
+
+/// A new comment number (INCR of `comments:next_id`).
+pub async fn next_comment_number(redis: &Redis) -> AppResult<u64> {
+    Ok(redis.conn().incr(redis.keys.comment_ids(), 1).await?)
+}
+
+/// Claims `slug` for `post_id`; false when another post holds it.
+pub async fn claim_slug(redis: &Redis, slug: &str, post_id: &str) -> AppResult<bool> {
+    let set: Option<String> = redis::cmd("SET")
+        .arg(redis.keys.slug(slug))
+        .arg(post_id)
+        .arg("NX")
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(set.is_some())
+}
+
+/// Releases `slug` if `post_id` still holds it.
+pub async fn release_slug(redis: &Redis, slug: &str, post_id: &str) -> AppResult<()> {
+    let key = redis.keys.slug(slug);
+    let holder: Option<String> = redis.conn().get(&key).await?;
+    if holder.as_deref() == Some(post_id) {
+        let _: u64 = redis.conn().del(&key).await?;
+    }
+    Ok(())
+}
+
+/// The post id a slug names, if claimed.
+pub async fn resolve_slug(redis: &Redis, slug: &str) -> AppResult<Option<String>> {
+    Ok(redis.conn().get(redis.keys.slug(slug)).await?)
+}
+
+/// Adds a post to the index of each of its tags and counts it in `tags:posts`.
+pub async fn index_tags(
+    redis: &Redis,
+    post_id: &str,
+    tags: &[String],
+    at_ms: i64,
+) -> AppResult<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    for tag in tags {
+        let key = redis.keys.tag_posts(tag);
+        batch.add(
+            key.clone(),
+            redis::cmd("ZADD").arg(&key).arg(at_ms).arg(post_id).clone(),
+        );
+    }
+    batch.run(&redis.conn).await?;
+    // Counted after the indexes, from their sizes: a retry never counts twice.
+    recount_tags(redis, tags).await
+}
+
+/// Removes a post from its tags' indexes and recounts them.
+pub async fn unindex_tags(redis: &Redis, post_id: &str, tags: &[String]) -> AppResult<()> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    for tag in tags {
+        let key = redis.keys.tag_posts(tag);
+        batch.add(
+            key.clone(),
+            redis::cmd("ZREM").arg(&key).arg(post_id).clone(),
+        );
+    }
+    batch.run(&redis.conn).await?;
+    recount_tags(redis, tags).await
+}
+
+/// Sets each tag's count in `tags:posts` to the size of its index (a tag no post
+/// carries leaves the list).
+async fn recount_tags(redis: &Redis, tags: &[String]) -> AppResult<()> {
+    let mut batch = Batch::new();
+    for tag in tags {
+        let key = redis.keys.tag_posts(tag);
+        batch.add(key.clone(), redis::cmd("ZCARD").arg(&key).clone());
+    }
+    let sizes = batch.run(&redis.conn).await?;
+    let counts = redis.keys.post_tags();
+    let mut pipe = redis::pipe();
+    for (tag, size) in tags.iter().zip(sizes) {
+        let size: u64 = redis::from_redis_value(size)?;
+        if size == 0 {
+            pipe.zrem(&counts, tag).ignore();
+        } else {
+            pipe.zadd(&counts, tag, size).ignore();
+        }
+    }
+    let _: () = pipe.query_async(&mut redis.conn()).await?;
+    Ok(())
+}
+
+/// The most used tags, most used first (at most `max`).
+pub async fn popular_tags(redis: &Redis, max: usize) -> AppResult<Vec<String>> {
+    Ok(redis
+        .conn()
+        .zrevrange(redis.keys.post_tags(), 0, max as isize - 1)
+        .await?)
+}
+
+/// Adds (or removes) a post to the user's favorites, scored by the post's creation.
+pub async fn set_favorite(
+    redis: &Redis,
+    user_id: &str,
+    post_id: &str,
+    at_ms: i64,
+    on: bool,
+) -> AppResult<()> {
+    let key = redis.keys.user_part(user_id, UserPart::Favorites);
+    if on {
+        let _: u64 = redis.conn().zadd(key, post_id, at_ms).await?;
+    } else {
+        let _: u64 = redis.conn().zrem(key, post_id).await?;
+    }
+    Ok(())
+}
+
+/// For each of `post_ids`, whether `user_id` likes it (one ZMSCORE).
+pub async fn favorited_among(
+    redis: &Redis,
+    user_id: &str,
+    post_ids: &[String],
+) -> AppResult<Vec<bool>> {
+    if post_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scores: Vec<Option<f64>> = redis::cmd("ZMSCORE")
+        .arg(redis.keys.user_part(user_id, UserPart::Favorites))
+        .arg(post_ids)
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(scores.into_iter().map(|s| s.is_some()).collect())
+}
+
+/// For each of `members`, whether it is in the sorted set `key` (one ZMSCORE).
+pub async fn members_of(redis: &Redis, key: &str, members: &[String]) -> AppResult<Vec<bool>> {
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scores: Vec<Option<f64>> = redis::cmd("ZMSCORE")
+        .arg(key)
+        .arg(members)
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(scores.into_iter().map(|s| s.is_some()).collect())
+}
+
+/// The exact size of a time-scored index and the ids at ranks `offset..offset+limit`,
+/// newest first: ZCARD and ZREVRANGE of one key in one MULTI (one slot).
+pub async fn index_page(
+    redis: &Redis,
+    key: &str,
+    offset: usize,
+    limit: usize,
+) -> AppResult<(u64, Vec<String>)> {
+    if limit == 0 {
+        return Ok((redis.conn().zcard(key).await?, Vec::new()));
+    }
+    let (count, ids): (u64, Vec<String>) = redis::pipe()
+        .atomic()
+        .zcard(key)
+        .zrevrange(key, offset as isize, (offset + limit) as isize - 1)
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok((count, ids))
+}
+
+/// The size of a sorted set.
+pub async fn index_size(redis: &Redis, key: &str) -> AppResult<u64> {
+    Ok(redis.conn().zcard(key).await?)
+}
+
+/// The newest `n` entries of a time-scored index, as (id, ms).
+pub async fn index_newest(redis: &Redis, key: &str, n: usize) -> AppResult<Vec<(String, i64)>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let entries: Vec<(String, f64)> = redis
+        .conn()
+        .zrevrange_withscores(key, 0, n as isize - 1)
+        .await?;
+    Ok(entries.into_iter().map(|(id, s)| (id, s as i64)).collect())
+}
+
+/// Changes fields of a post that still exists (`hset_if_exists`); false when gone.
+pub async fn update_fields(
+    redis: &Redis,
+    post_id: &str,
+    fields: &[(&'static str, String)],
+) -> AppResult<bool> {
+    let mut invocation = scripts::HSET_IF_EXISTS.key(redis.keys.post(post_id));
+    for (field, value) in fields {
+        invocation.arg(*field).arg(value);
+    }
+    let written: redis::Value = invocation.invoke_async(&mut redis.conn()).await?;
+    Ok(!matches!(written, redis::Value::Int(0) | redis::Value::Nil))
 }
 
 /// The name and avatar to copy into the author's posts; `None` if there is no such user.
@@ -88,8 +305,13 @@ pub async fn index_for_author(
     Ok(reply.done().is_some())
 }
 
-/// Adds the post to `posts:recent` and trims it to [`RECENT_CAP`] (one MULTI: one key).
+/// Adds the post to `posts:all`, and to `posts:recent` trimmed to [`RECENT_CAP`] (one
+/// MULTI: one key).
 pub async fn index_recent(redis: &Redis, post_id: &str, at_ms: i64) -> AppResult<()> {
+    let _: u64 = redis
+        .conn()
+        .zadd(redis.keys.all_posts(), post_id, at_ms)
+        .await?;
     let key = redis.keys.recent_posts();
     let _: () = redis::pipe()
         .atomic()
@@ -135,8 +357,13 @@ pub async fn unindex(redis: &Redis, author: &str, post_ids: &[String]) -> AppRes
         return Ok(());
     }
     let recent = redis.keys.recent_posts();
+    let all = redis.keys.all_posts();
     let by_author = redis.keys.user_part(author, UserPart::Posts);
     let mut batch = Batch::new();
+    batch.add(
+        all.clone(),
+        redis::cmd("ZREM").arg(&all).arg(post_ids).clone(),
+    );
     batch.add(
         recent.clone(),
         redis::cmd("ZREM").arg(&recent).arg(post_ids).clone(),
@@ -151,8 +378,13 @@ pub async fn unindex(redis: &Redis, author: &str, post_ids: &[String]) -> AppRes
 
 /// Removes ids whose post is gone from `posts:recent` (found by a reader).
 pub async fn prune_recent(redis: &Redis, gone: &[String]) -> AppResult<()> {
+    prune(redis, &redis.keys.recent_posts(), gone).await
+}
+
+/// Removes ids whose post is gone from an index (found by a reader).
+pub async fn prune(redis: &Redis, key: &str, gone: &[String]) -> AppResult<()> {
     if !gone.is_empty() {
-        let _: u64 = redis.conn().zrem(redis.keys.recent_posts(), gone).await?;
+        let _: u64 = redis.conn().zrem(key, gone).await?;
     }
     Ok(())
 }
@@ -211,12 +443,80 @@ pub async fn add_comment(redis: &Redis, comment: &Comment, at_ms: i64) -> AppRes
     let reply: redis::Value = scripts::ADD_COMMENT
         .key(redis.keys.post(&comment.post_id))
         .key(redis.keys.post_part(&comment.post_id, PostPart::Comments))
+        .key(redis.keys.post_part(&comment.post_id, PostPart::CommentIds))
         .arg(at_ms)
         .arg(member)
+        .arg(&comment.id)
         .invoke_async(&mut redis.conn())
         .await?;
     let reply: IfExists<(u64,)> = scripts::decode("add_comment", reply)?;
     Ok(reply.done().map(|(count,)| count))
+}
+
+/// What deleting a comment found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CommentRemoval {
+    Done,
+    NoPost,
+    NoComment,
+    Forbidden,
+}
+
+/// Deletes comment `comment_id` of a post if `user_id` wrote it or `any` (the caller
+/// may act for everyone), in one script with its authorization check.
+pub async fn delete_comment(
+    redis: &Redis,
+    post_id: &str,
+    comment_id: &str,
+    user_id: &str,
+    any: bool,
+) -> AppResult<CommentRemoval> {
+    let reply: redis::Value = scripts::DELETE_COMMENT
+        .key(redis.keys.post(post_id))
+        .key(redis.keys.post_part(post_id, PostPart::Comments))
+        .key(redis.keys.post_part(post_id, PostPart::CommentIds))
+        .arg(comment_id)
+        .arg(user_id)
+        .arg(if any { "1" } else { "0" })
+        .invoke_async(&mut redis.conn())
+        .await?;
+    let reply: scripts::Tagged = scripts::decode("delete_comment", reply)?;
+    Ok(match reply.tag.as_str() {
+        "done" => CommentRemoval::Done,
+        "missing" => CommentRemoval::NoPost,
+        "no_comment" => CommentRemoval::NoComment,
+        "forbidden" => CommentRemoval::Forbidden,
+        _ => {
+            return Err(crate::error::AppError::Internal(anyhow::anyhow!(
+                "delete_comment: {}",
+                reply.unexpected()
+            )));
+        }
+    })
+}
+
+/// The newest `max` comments of a post, newest first (RealWorld lists them without
+/// paging); `None` when there is no such post.
+pub async fn all_comments(
+    redis: &Redis,
+    post_id: &str,
+    max: usize,
+) -> AppResult<Option<Vec<Comment>>> {
+    let (exists, members): (bool, Vec<String>) = redis::pipe()
+        .exists(redis.keys.post(post_id))
+        .zrevrange(
+            redis.keys.post_part(post_id, PostPart::Comments),
+            0,
+            max as isize - 1,
+        )
+        .query_async(&mut redis.conn())
+        .await?;
+    Ok(exists.then(|| {
+        members
+            .iter()
+            .filter_map(|m| serde_json::from_str(m).ok())
+            .collect()
+    }))
 }
 
 /// A window of a post's comments, newest first; `None` when there is no such post.

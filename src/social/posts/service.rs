@@ -3,7 +3,9 @@
 //! (index, then every post in one batch), and keeping the copied author name and
 //! avatar up to date.
 
-use super::model::{Comment, CommentPage, NewComment, NewPost, Post, PostPage};
+use super::model::{
+    Comment, CommentPage, NewComment, NewPost, Post, PostEdit, PostPage, dedup_tags,
+};
 use super::repo;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{self, ScoreCursor};
@@ -31,8 +33,9 @@ pub async fn create(
         follows::fan_out_targets(redis, author, fan_out_max)
     )?;
     let (author_name, author_avatar) = profile.ok_or(AppError::NotFound("user"))?;
-    let id = repo::next_id(redis).await?;
-    let now = time::now();
+    let (id, at_ms) = tokio::try_join!(repo::next_id(redis), repo::next_instant(redis))?;
+    let slug = claim_slug_for(redis, &input.title, &id).await?;
+    let created_at = time::rfc3339_from_ms(at_ms);
     let post = Post {
         id,
         title: input.title,
@@ -40,12 +43,144 @@ pub async fn create(
         author_id: author.to_string(),
         author_name,
         author_avatar,
-        created_at: time::rfc3339(now),
+        updated_at: created_at.clone(),
+        created_at,
         likes: 0,
         comments_count: 0,
+        description: input.description.unwrap_or_default(),
+        tags: dedup_tags(input.tags.unwrap_or_default()),
+        slug,
     };
     repo::store(redis, &post).await?;
-    publish(redis, &post, time::unix_ms(now), followers).await?;
+    publish(redis, &post, at_ms, followers).await?;
+    Ok(post)
+}
+
+/// The URL name of a title: lowercase ASCII letters and digits, runs of anything else
+/// as one `-`, at most 80 characters; `article` when nothing is left. A result that
+/// looks like a post id (`p123`, the slug of posts made without one) gets `-a`.
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= 80 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "article" } else { slug };
+    if looks_like_post_id(slug) {
+        format!("{slug}-a")
+    } else {
+        slug.to_string()
+    }
+}
+
+fn looks_like_post_id(value: &str) -> bool {
+    value
+        .strip_prefix('p')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Claims the slug of `title` for post `id`: the plain slug when free, else the slug
+/// with the post number appended (unique, as post numbers are).
+async fn claim_slug_for(redis: &Redis, title: &str, id: &str) -> AppResult<String> {
+    let base = slugify(title);
+    if repo::claim_slug(redis, &base, id).await? {
+        return Ok(base);
+    }
+    let numbered = format!("{base}-{}", id.trim_start_matches('p'));
+    if repo::claim_slug(redis, &numbered, id).await? {
+        return Ok(numbered);
+    }
+    Err(AppError::Conflict {
+        kind: "slug-taken",
+        detail: format!("The slug {numbered:?} is taken."),
+    })
+}
+
+/// The post a slug names: the claimed slug, else a post made without a slug (seeded)
+/// whose id is the slug. `None` when neither exists.
+pub async fn by_slug(redis: &Redis, slug: &str) -> AppResult<Option<Post>> {
+    if let Some(id) = repo::resolve_slug(redis, slug).await? {
+        return repo::get(redis, &id).await;
+    }
+    if looks_like_post_id(slug) {
+        return Ok(repo::get(redis, slug).await?.filter(|p| p.slug == p.id));
+    }
+    Ok(None)
+}
+
+/// Edits a post if `may_edit(author)` allows it (403 otherwise; 404 when there is no
+/// such post): the given fields and `updated_at`; a new title takes a new slug (the
+/// old one is released); changed tags move between tag indexes.
+pub async fn update(
+    redis: &Redis,
+    post_id: &str,
+    edit: PostEdit,
+    may_edit: impl FnOnce(&str) -> bool,
+) -> AppResult<Post> {
+    edit.validate()?;
+    let mut post = repo::get(redis, post_id)
+        .await?
+        .ok_or(AppError::NotFound("post"))?;
+    if !may_edit(&post.author_id) {
+        return Err(AppError::Forbidden);
+    }
+    let old_slug = post.slug.clone();
+    let old_tags = post.tags.clone();
+    if let Some(title) = edit.title
+        && title != post.title
+    {
+        post.slug = claim_slug_for(redis, &title, &post.id).await?;
+        post.title = title;
+    }
+    if let Some(content) = edit.content {
+        post.content = content;
+    }
+    if let Some(description) = edit.description {
+        post.description = description;
+    }
+    if let Some(tags) = edit.tags {
+        post.tags = dedup_tags(tags);
+    }
+    let mut now = time::now();
+    // Strictly after the last change, whatever the clock does.
+    if time::rfc3339(now) <= post.updated_at {
+        now += std::time::Duration::from_millis(1);
+    }
+    post.updated_at = time::rfc3339(now);
+    let fields = vec![
+        ("title", post.title.clone()),
+        ("content", post.content.clone()),
+        ("description", post.description.clone()),
+        ("tags", super::model::tags_json(&post.tags)),
+        ("slug", post.slug.clone()),
+        ("updated_at", post.updated_at.clone()),
+    ];
+    if !repo::update_fields(redis, post_id, &fields).await? {
+        return Err(AppError::NotFound("post"));
+    }
+    if old_slug != post.slug && old_slug != post.id {
+        repo::release_slug(redis, &old_slug, post_id).await?;
+    }
+    let removed: Vec<String> = old_tags
+        .iter()
+        .filter(|t| !post.tags.contains(t))
+        .cloned()
+        .collect();
+    let added: Vec<String> = post
+        .tags
+        .iter()
+        .filter(|t| !old_tags.contains(t))
+        .cloned()
+        .collect();
+    repo::unindex_tags(redis, post_id, &removed).await?;
+    repo::index_tags(redis, post_id, &added, post.created_ms()).await?;
     Ok(post)
 }
 
@@ -70,6 +205,7 @@ pub async fn publish(
         return Err(AppError::NotFound("user"));
     }
     repo::index_recent(redis, &post.id, at_ms).await?;
+    repo::index_tags(redis, &post.id, &post.tags, at_ms).await?;
     let mut timelines = vec![author.clone()];
     timelines.extend(followers.unwrap_or_default());
     feeds::push_to_timelines(redis, &timelines, &[(post.id.clone(), at_ms)]).await?;
@@ -87,27 +223,44 @@ pub async fn delete(
     post_id: &str,
     may_delete: impl FnOnce(&str) -> bool,
 ) -> AppResult<()> {
-    let author = repo::author_of(redis, post_id)
+    let post = repo::get(redis, post_id)
         .await?
         .ok_or(AppError::NotFound("post"))?;
+    let author = post.author_id.clone();
     if !may_delete(&author) {
         return Err(AppError::Forbidden);
     }
     let ids = [post_id.to_string()];
     let followers = follows::fan_out_targets(redis, &author, fan_out_max).await?;
     repo::unindex(redis, &author, &ids).await?;
+    unindex_article(redis, &post).await?;
     let mut timelines = vec![author];
     timelines.extend(followers.unwrap_or_default());
     feeds::remove_from_timelines(redis, &timelines, &ids).await?;
     repo::delete(redis, &ids).await
 }
 
+/// Takes a post out of its tag indexes and releases its slug (deleting it).
+async fn unindex_article(redis: &Redis, post: &Post) -> AppResult<()> {
+    repo::unindex_tags(redis, &post.id, &post.tags).await?;
+    if post.slug != post.id {
+        repo::release_slug(redis, &post.slug, &post.id).await?;
+    }
+    Ok(())
+}
+
 /// Likes or unlikes a post for `user_id` (idempotent); a new like is recorded in the
-/// user's activity.
+/// user's activity. The user's favorites index follows the likers set (after it: a
+/// crash in between is repaired by liking or unliking again).
 pub async fn set_like(redis: &Redis, post_id: &str, user_id: &str, like: bool) -> AppResult<()> {
     let (changed, _likes) = repo::set_like(redis, post_id, user_id, like)
         .await?
         .ok_or(AppError::NotFound("post"))?;
+    let created_ms = match repo::get(redis, post_id).await? {
+        Some(post) => post.created_ms(),
+        None => 0,
+    };
+    repo::set_favorite(redis, user_id, post_id, created_ms, like).await?;
     if changed && like {
         let now = time::unix_ms(time::now());
         feeds::record_activity(redis, user_id, ActivityKind::Like, post_id, now).await?;
@@ -125,8 +278,9 @@ pub async fn comment(
     input.validate()?;
     let now = time::now();
     let at_ms = time::unix_ms(now);
+    let number = repo::next_comment_number(redis).await?;
     let comment = Comment {
-        id: format!("c{}", hex::encode(rand::random::<[u8; 8]>())),
+        id: format!("c{number}"),
         post_id: post_id.to_string(),
         author_id: author.to_string(),
         content: input.content,
@@ -147,6 +301,23 @@ pub async fn comment(
         crate::notifications::notify(redis, &post_author, "comment", data).await;
     }
     Ok(comment)
+}
+
+/// Deletes a comment if `user_id` wrote it or `any` (owner-or-admin decided by the
+/// caller's role): 404 `post` / `comment`, 403 otherwise.
+pub async fn delete_comment(
+    redis: &Redis,
+    post_id: &str,
+    comment_id: &str,
+    user_id: &str,
+    any: bool,
+) -> AppResult<()> {
+    match repo::delete_comment(redis, post_id, comment_id, user_id, any).await? {
+        repo::CommentRemoval::Done => Ok(()),
+        repo::CommentRemoval::NoPost => Err(AppError::NotFound("post")),
+        repo::CommentRemoval::NoComment => Err(AppError::NotFound("comment")),
+        repo::CommentRemoval::Forbidden => Err(AppError::Forbidden),
+    }
 }
 
 /// A page of a post's comments, newest first; 404 when there is no such post.
@@ -245,6 +416,9 @@ pub async fn remove_author_posts(redis: &Redis, author: &str) -> AppResult<()> {
         let ids = repo::oldest_of_author(redis, author, PROPAGATION_BATCH).await?;
         if ids.is_empty() {
             return Ok(());
+        }
+        for post in repo::get_many(redis, &ids).await?.into_iter().flatten() {
+            unindex_article(redis, &post).await?;
         }
         repo::delete(redis, &ids).await?;
         repo::unindex(redis, author, &ids).await?;
