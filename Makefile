@@ -117,3 +117,18 @@ ensure-redis:
 
 ensure-pytools:
 	@scripts/ensure-pytools.sh
+
+# ---- RealWorld (Conduit) API: the official suites against live services ----------
+.PHONY: realworld
+realworld: ensure-redis ## Official RealWorld suites (Hurl 13 files, Postman via newman) on standalone Redis and on a 3+3 cluster
+	$(CARGO) build --locked --bin agora
+	scripts/ensure-realworld-tools.sh
+	@for topology in standalone cluster; do \
+	    dir=.tools/live-realworld-$$topology; cluster=0; \
+	    if [ $$topology = cluster ]; then cluster=1; fi; \
+	    url=$$(LIVE_DIR=$$dir LIVE_SEED=0 LIVE_CLUSTER=$$cluster scripts/live-service.sh start) || exit 1; \
+	    scripts/realworld-suites.sh $$url; status=$$?; \
+	    LIVE_DIR=$$dir scripts/live-service.sh stop; \
+	    echo "==> realworld suites on $$topology: exit $$status"; \
+	    if [ $$status != 0 ]; then exit $$status; fi; \
+	done

@@ -15,6 +15,8 @@
 #   LIVE_ENV    extra VAR=value pairs (space separated) passed to `agora serve`.
 #   LIVE_SEED   1 (default) seeds the demo data; 0 starts empty (suites that count
 #               every article, such as the RealWorld Postman collection).
+#   LIVE_CLUSTER  1 runs agora on a private 3-master + 3-replica Redis Cluster (six
+#               redis-servers on free ports) instead of one redis-server.
 #
 # It never touches the Redis on 127.0.0.1:6379: the port is always a fresh free one
 # and the agora process is given its REDIS_URL explicitly. Logs stay in $LIVE_DIR
@@ -51,8 +53,10 @@ do_stop() {
     local pid
     pid="$(cat "$LIVE_DIR/agora.pid" 2>/dev/null || true)"
     stop_pid "$pid" agora
-    pid="$(cat "$LIVE_DIR/redis.pid" 2>/dev/null || true)"
-    stop_pid "$pid" redis-server
+    for pidfile in "$LIVE_DIR"/redis*.pid; do
+        [ -e "$pidfile" ] || continue
+        stop_pid "$(cat "$pidfile" 2>/dev/null || true)" redis-server
+    done
     rm -rf "$LIVE_DIR"
 }
 
@@ -65,6 +69,42 @@ fail_start() {
     done
     do_stop
     exit 1
+}
+
+# Six cluster-enabled redis-servers on free ports joined as 3 masters + 3 replicas;
+# prints their URLs, comma-separated (REDIS_CLUSTER_URLS).
+start_cluster() {
+    local ports=() port i
+    for i in 1 2 3 4 5 6; do
+        port="$(free_port)"
+        mkdir -p "$LIVE_DIR/cluster/$port"
+        redis-server --bind 127.0.0.1 --port "$port" --dir "$LIVE_DIR/cluster/$port" \
+            --cluster-enabled yes --cluster-config-file nodes.conf \
+            --save "" --appendonly no --daemonize no \
+            >"$LIVE_DIR/redis-cluster-$port.log" 2>&1 &
+        echo $! >"$LIVE_DIR/redis-cluster-$port.pid"
+        ports+=("$port")
+    done
+    for port in "${ports[@]}"; do
+        for _ in $(seq 1 50); do
+            [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
+            sleep 0.1
+        done
+    done
+    local nodes=()
+    for port in "${ports[@]}"; do nodes+=("127.0.0.1:$port"); done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+        >"$LIVE_DIR/cluster-create.log" 2>&1 || return 1
+    for _ in $(seq 1 100); do
+        if redis-cli -p "${ports[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+            local urls=()
+            for port in "${ports[@]}"; do urls+=("redis://127.0.0.1:$port"); done
+            (IFS=,; echo "${urls[*]}")
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
 }
 
 do_start() {
@@ -98,8 +138,15 @@ do_start() {
     [ -n "$ok" ] || fail_start "redis-server on port $redis_port did not answer PING in 5 s"
 
     local redis_url="redis://127.0.0.1:$redis_port"
+    local cluster_urls=""
+    if [ "${LIVE_CLUSTER:-0}" = 1 ]; then
+        cluster_urls="$(start_cluster)" || fail_start "the 3+3 cluster did not form"
+    fi
+    # Standalone unless the cluster runs: an empty REDIS_CLUSTER_URLS is not "unset".
+    local cluster_env=(-u REDIS_CLUSTER_URLS)
+    [ -z "$cluster_urls" ] || cluster_env=("REDIS_CLUSTER_URLS=$cluster_urls")
     if [ "${LIVE_SEED:-1}" = 1 ]; then
-        (cd "$ROOT" && env -u REDIS_CLUSTER_URLS -u KEY_PREFIX REDIS_URL="$redis_url" \
+        (cd "$ROOT" && env -u KEY_PREFIX "${cluster_env[@]}" REDIS_URL="$redis_url" \
             "$AGORA_BIN" seed --dir "$ROOT/migrations-free-seed") >"$LIVE_DIR/seed.log" 2>&1 \
             || fail_start "agora seed failed"
     fi
@@ -109,7 +156,7 @@ do_start() {
     for _attempt in 1 2 3; do
         http_port="$(free_port)"
         # shellcheck disable=SC2086 # LIVE_ENV is a list of VAR=value words
-        env -u REDIS_CLUSTER_URLS -u KEY_PREFIX \
+        env -u KEY_PREFIX "${cluster_env[@]}" \
             REDIS_URL="$redis_url" AGORA_ADDR="127.0.0.1:$http_port" AGORA_RATE_LIMIT=0 \
             RUST_LOG="${RUST_LOG:-warn}" ${LIVE_ENV:-} \
             "$AGORA_BIN" serve >"$LIVE_DIR/agora.log" 2>&1 &

@@ -30,6 +30,7 @@ mod posts;
 mod products;
 mod public_profiles;
 mod rate_limits;
+mod realworld;
 mod redis_down;
 mod sessions;
 mod tags;

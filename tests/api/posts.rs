@@ -41,7 +41,9 @@ async fn publishing_returns_the_post_with_its_author_copied_in_and_indexes_it() 
         json!({"id": id, "title": "Hello", "content": "First post\nwith two lines",
             "author_id": ada.id, "author_name": "Ada L",
             "author_avatar": "https://example.com/ada.png",
-            "created_at": post["created_at"], "likes": 0, "comments_count": 0})
+            "created_at": post["created_at"], "likes": 0, "comments_count": 0,
+            "description": "", "tags": [], "slug": "hello",
+            "updated_at": post["created_at"]})
     );
     assert_eq!(app.get_ok(&location, None).await, post);
 
