@@ -39,7 +39,7 @@ run: ensure-redis ## Start a local Redis (.data/, port AGORA_REDIS_PORT=6380), s
 redis-stop: ## Stop the local Redis started by `make run`
 	scripts/local-redis.sh stop
 
-test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo tests, compose-check, sdk-check, sdk-flow, fuzz
+test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo tests, compose-check, sdk-check, sdk-flow, fuzz, realworld
 	@start=$$(date +%s); \
 	$(CARGO) test --locked; status=$$?; \
 	echo "==> topology standalone: cargo test took $$(( $$(date +%s) - start ))s (exit $$status)"; \
@@ -52,6 +52,7 @@ test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo test
 	$(MAKE) --no-print-directory sdk-check
 	scripts/sdk-flow.sh
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory realworld
 
 bench: ensure-redis ## Hot endpoints (wrk) next to redis-benchmark, round trips, memory; then the social figures
 	@command -v wrk >/dev/null 2>&1 || { \

@@ -182,10 +182,10 @@ pub async fn current_user(
 /// Update the current user
 ///
 /// `PATCH /v1/users/me` for `email`, `bio` and `image` (the avatar; null or empty
-/// removes `bio` or `image`), and the password change of `/v1` for `password`
-/// without the current one (the spec has no field for it; the session is the proof;
-/// every other session of the user ends). A different `username` is refused (422):
-/// usernames are identity claims that `/v1` does not rename either.
+/// removes `bio` or `image`), a new `username` claimed like at registration (409 when
+/// taken), and the password change of `/v1` for `password` without the current one
+/// (the spec has no field for it; the session is the proof; every other session of
+/// the user ends).
 #[utoipa::path(put, path = "/api/user", tag = "realworld",
     request_body = UpdateUserRequest,
     security(("realworld_token" = [])),
@@ -204,15 +204,6 @@ pub async fn update_user(
     let email = not_blank("email", u.email)?;
     let username = not_blank("username", u.username)?;
     let password = not_blank("password", u.password)?;
-    if let Some(username) = username
-        && !username.eq_ignore_ascii_case(&reader.auth.username)
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "username",
-            "cannot be changed",
-        ));
-    }
     let removable = |v: Option<Option<String>>| v.map(Option::unwrap_or_default);
     let update = UpdateUser {
         name: None,
@@ -221,10 +212,19 @@ pub async fn update_user(
         email,
         current_password: None,
     };
+    let mut changes = update.changes();
+    if let Some(username) = &username {
+        crate::validate::Validator::new()
+            .check("username", crate::validate::username(username))
+            .finish()?;
+    }
+    changes.username = username;
     let user_id = reader.auth.user_id.clone();
-    if update.changes() != UserChanges::default() {
-        update.validate()?;
-        accounts::update(&state.redis, &user_id, &update.changes())
+    if changes != UserChanges::default() {
+        if update.changes() != UserChanges::default() {
+            update.validate()?;
+        }
+        accounts::update(&state.redis, &user_id, &changes)
             .await?
             .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "token", "invalid"))?;
     }

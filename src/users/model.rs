@@ -311,6 +311,9 @@ pub struct UserChanges {
     pub bio: Option<String>,
     pub avatar: Option<String>,
     pub email: Option<String>,
+    /// A new username, claimed like at registration (only `/api` renames: the
+    /// RealWorld spec lets a user change it).
+    pub username: Option<String>,
 }
 
 /// Body of `PUT /v1/users/me/password`.
@@ -332,6 +335,7 @@ impl UpdateUser {
             bio: self.bio.clone(),
             avatar: self.avatar.clone(),
             email: self.email.clone(),
+            username: None,
         }
     }
 

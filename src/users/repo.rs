@@ -271,24 +271,27 @@ pub async fn get_many(
     Ok(users)
 }
 
-/// Changes the given fields (an empty value removes one). A new e-mail is claimed first
-/// and the old one released after, so the user is never without a claimed address.
+/// Changes the given fields (an empty value removes one). A new e-mail or username is
+/// claimed first and the old one released after, so the user is never without a
+/// claimed name or address.
 pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult<Option<User>> {
-    let new_email = changes.email.clone();
-    let old_email = match &new_email {
-        Some(_) => {
-            let old: Option<String> = redis.conn().hget(redis.keys.user(id), "email").await?;
-            match old {
-                Some(old) => Some(old),
-                None => return Ok(None),
-            }
+    let wanted = [
+        (Identity::Username, "username", changes.username.as_deref()),
+        (Identity::Email, "email", changes.email.as_deref()),
+    ];
+    let mut moving: Vec<(Identity, String, String)> = Vec::new();
+    for (identity, field, new) in wanted {
+        let Some(new) = new else { continue };
+        let old: Option<String> = redis.conn().hget(redis.keys.user(id), field).await?;
+        let Some(old) = old else { return Ok(None) };
+        if normalize(new) != normalize(&old) {
+            moving.push((identity, normalize(new), normalize(&old)));
         }
-        None => None,
-    };
-    let email_changes = matches!((&new_email, &old_email), (Some(new), Some(old)) if normalize(new) != normalize(old));
-    if email_changes {
-        let new_email = new_email.as_deref().unwrap_or_default();
-        identity::claim_all(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
+    }
+    let claims: Vec<(Identity, String)> =
+        moving.iter().map(|(i, new, _)| (*i, new.clone())).collect();
+    if !claims.is_empty() {
+        identity::claim_all(redis, id, &claims).await?;
     }
 
     let mut invocation = scripts::PATCH_HASH.prepare_invoke();
@@ -301,6 +304,7 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
         ("bio", &changes.bio),
         ("avatar", &changes.avatar),
         ("email", &changes.email),
+        ("username", &changes.username),
     ];
     for (field, value) in fields {
         if let Some(value) = value {
@@ -309,9 +313,9 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
     }
     let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
     if reply.is_empty() {
-        // The user went away meanwhile: free the address claimed for them.
-        if email_changes && let Some(new_email) = &new_email {
-            identity::release_all(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
+        // The user went away meanwhile: free what was claimed for them.
+        if !claims.is_empty() {
+            identity::release_all(redis, id, &claims).await?;
         }
         return Ok(None);
     }
@@ -319,8 +323,10 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
         redis::from_redis_value(Value::Array(reply))
             .map_err(|e| AppError::Internal(anyhow::anyhow!("patch_hash reply: {e}")))?;
 
-    if email_changes && let Some(old) = old_email {
-        identity::release_all(redis, id, &[(Identity::Email, normalize(&old))]).await?;
+    let released: Vec<(Identity, String)> =
+        moving.into_iter().map(|(i, _, old)| (i, old)).collect();
+    if !released.is_empty() {
+        identity::release_all(redis, id, &released).await?;
     }
     Ok(Some(with_login_count(User::from_hash(
         &hash,
