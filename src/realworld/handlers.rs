@@ -50,6 +50,12 @@ fn not_blank(field: &'static str, value: Option<Option<String>>) -> ApiResult<Op
     }
 }
 
+/// Tags as Agora stores them: trimmed and lower-cased (frontends send `Redis` and
+/// `redis` alike; anything else a tag may not hold is still a 422 naming `tagList`).
+fn tag_list(tags: Vec<String>) -> Vec<String> {
+    tags.into_iter().map(|t| t.trim().to_lowercase()).collect()
+}
+
 /// The post a slug names, or 404 `article`.
 async fn post_by_slug(state: &AppState, slug: &str) -> ApiResult<Post> {
     post_service::by_slug(&state.redis, slug)
@@ -427,7 +433,7 @@ pub async fn create_article(
             title: a.title.unwrap_or_default(),
             content: a.body.unwrap_or_default(),
             description: a.description,
-            tags: a.tag_list,
+            tags: a.tag_list.map(tag_list),
         },
     )
     .await?;
@@ -487,7 +493,7 @@ pub async fn update_article(
     let post = post_by_slug(&state, &slug).await?;
     let tags = match a.tag_list {
         None => None,
-        Some(Some(tags)) => Some(tags),
+        Some(Some(tags)) => Some(tag_list(tags)),
         Some(None) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, TestUser, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, TestUser, spawn_app, spawn_app_with};
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +134,19 @@ const MATRIX: &[Row] = &[
     ),
     row("PUT", "/v1/users/{id}/tags/{tag}", OwnerOrAdmin),
     row("DELETE", "/v1/users/{id}/tags/{tag}", OwnerOrAdmin),
+    // RealWorld (`/api`): the same rules as the /v1 operations each one adapts.
+    row("POST", "/api/users", Public),
+    row("POST", "/api/users/login", Public),
+    row("PUT", "/api/user", AnyUser),
+    row("POST", "/api/profiles/{username}/follow", AnyUser),
+    row("DELETE", "/api/profiles/{username}/follow", AnyUser),
+    row("POST", "/api/articles", AnyUser),
+    row("PUT", "/api/articles/{slug}", OwnerOrAdmin),
+    row("DELETE", "/api/articles/{slug}", OwnerOrAdmin),
+    row("POST", "/api/articles/{slug}/favorite", AnyUser),
+    row("DELETE", "/api/articles/{slug}/favorite", AnyUser),
+    row("POST", "/api/articles/{slug}/comments", AnyUser),
+    row("DELETE", "/api/articles/{slug}/comments/{id}", OwnerOrAdmin),
 ];
 
 /// One operation of the OpenAPI document.
@@ -179,6 +192,12 @@ struct Ctx {
     order: String,
     lock_token: String,
     session: String,
+    /// The owner's article (`/api/articles/{slug}`), its comment's number, and a
+    /// user none of the actors is (`/api/profiles/{username}`: nobody follows
+    /// themselves).
+    slug: String,
+    comment: String,
+    target_name: String,
 }
 
 impl Ctx {
@@ -195,6 +214,9 @@ impl Ctx {
             order: "1".into(),
             lock_token: "0".repeat(32),
             session: "0".repeat(64),
+            slug: "mine".into(),
+            comment: "1".into(),
+            target_name: "nobody".into(),
         }
     }
 
@@ -206,6 +228,9 @@ impl Ctx {
             "id" if path.starts_with("/v1/posts/") => self.post.clone(),
             "id" if path.starts_with("/v1/products/") => self.product.clone(),
             "id" if path.starts_with("/v1/orders/") => self.order.clone(),
+            "id" if path.starts_with("/api/articles/") => self.comment.clone(),
+            "slug" => self.slug.clone(),
+            "username" => self.target_name.clone(),
             "user" | "player_id" => self.owner_id.clone(),
             "target" => self.other_id.clone(),
             "product_id" => self.product.clone(),
@@ -292,6 +317,20 @@ impl Ctx {
                 json!({"product_id": self.product, "quantity": 1})
             }
             ("PUT", "/v1/users/{id}/cart/items/{product_id}") => json!({"quantity": 2}),
+            ("POST", "/api/users") => json!({"user": {
+                "username": format!("rwnew{n}"),
+                "email": format!("rwnew{n}@example.com"),
+                "password": PASSWORD
+            }}),
+            ("POST", "/api/users/login") => json!({"user": {
+                "email": format!("{}@example.com", self.owner_name), "password": PASSWORD
+            }}),
+            ("PUT", "/api/user") => json!({"user": {"bio": "updated"}}),
+            ("POST", "/api/articles") => {
+                json!({"article": {"title": "Hello", "description": "d", "body": "b"}})
+            }
+            ("PUT", "/api/articles/{slug}") => json!({"article": {"body": "edited"}}),
+            ("POST", "/api/articles/{slug}/comments") => json!({"comment": {"body": "nice"}}),
             _ => return None,
         };
         Some(body)
@@ -373,6 +412,27 @@ async fn fixture(app: &TestApp, row: &Row, n: usize, [owner, other, admin]: [&Te
     if p.starts_with("/v1/posts/{id}") {
         let post = json!({"title": "Mine", "content": "by the owner"});
         ctx.post = id_of(&setup(app, "POST", "/v1/posts", &owner.token, &post).await);
+    }
+    if p.starts_with("/api/articles/{slug}") {
+        let post = json!({"title": format!("Mine {n}"), "content": "by the owner"});
+        ctx.post = id_of(&setup(app, "POST", "/v1/posts", &owner.token, &post).await);
+        ctx.slug = format!("mine-{n}");
+        if p.ends_with("{id}") {
+            let path = format!("/v1/posts/{}/comments", ctx.post);
+            let comment = setup(
+                app,
+                "POST",
+                &path,
+                &owner.token,
+                &json!({"content": "mine"}),
+            )
+            .await;
+            ctx.comment = id_of(&comment).trim_start_matches('c').to_string();
+        }
+    }
+    if p.starts_with("/api/profiles/{username}") {
+        ctx.target_name = format!("target{n}");
+        app.user(&ctx.target_name).await;
     }
     if p.starts_with("/v1/experiments/{name}/") {
         let path = ctx.path("/v1/experiments/{name}", None);
@@ -500,7 +560,9 @@ async fn every_mutating_endpoint_answers_anonymous_other_owner_and_admin_as_its_
         }
     }
 
-    let app = spawn_app().await;
+    // Every row registers and logs in its actors from one address, all at once: more
+    // anonymous requests than one client may send a minute (`AGORA_RATE_LIMIT`, 600).
+    let app = spawn_app_with(|s| s.rate_limit = 10_000).await;
     let results = futures::future::join_all(
         MATRIX
             .iter()

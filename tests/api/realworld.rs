@@ -209,9 +209,27 @@ async fn articles_are_posts_and_favorites_are_likes_on_both_surfaces() {
     let (token, _) = register(&app, "rw_cy").await;
     let dee = app.user("rw_dee").await;
 
-    let article = create_article(&app, &token, "Redis & Rust!", &["redis", "rust"]).await;
+    let article = create_article(&app, &token, "Redis & Rust!", &["rust", " Redis", "redis"]).await;
     assert_eq!(article["slug"], "redis-rust");
-    assert_eq!(article["tagList"], json!(["redis", "rust"]));
+    assert_eq!(
+        article["tagList"],
+        json!(["redis", "rust"]),
+        "lower-cased, sorted, once each"
+    );
+    // A new title with the same slug keeps it; another one moves it.
+    let (status, body) = api(
+        &app,
+        reqwest::Method::PUT,
+        "/api/articles/redis-rust",
+        Some(&token),
+        Some(json!({"article": {"title": "REDIS, Rust"}})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["article"]["slug"].clone()),
+        (200, json!("redis-rust")),
+        "{body}"
+    );
     // The same post on /v1, with the new fields.
     let id: String = app
         .conn()

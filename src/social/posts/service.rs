@@ -136,7 +136,10 @@ pub async fn update(
     if let Some(title) = edit.title
         && title != post.title
     {
-        post.slug = claim_slug_for(redis, &title, &post.id).await?;
+        // A title that gives the same slug (a change of case or punctuation) keeps it.
+        if slugify(&title) != post.slug {
+            post.slug = claim_slug_for(redis, &title, &post.id).await?;
+        }
         post.title = title;
     }
     if let Some(content) = edit.content {
