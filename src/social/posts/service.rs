@@ -427,3 +427,29 @@ pub async fn remove_author_posts(redis: &Redis, author: &str) -> AppResult<()> {
         repo::unindex(redis, author, &ids).await?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::slugify;
+
+    #[test]
+    fn slugs_are_lowercase_ascii_words_joined_by_dashes() {
+        assert_eq!(
+            slugify("How to train your dragon"),
+            "how-to-train-your-dragon"
+        );
+        assert_eq!(slugify("  Redis & Rust!  "), "redis-rust");
+        assert_eq!(slugify("Über-cool: é"), "ber-cool");
+        assert_eq!(slugify("!!!"), "article");
+        assert_eq!(slugify(""), "article");
+        assert_eq!(slugify(&"a".repeat(300)).len(), 80);
+    }
+
+    #[test]
+    fn a_slug_never_looks_like_a_post_id() {
+        // Posts made without a slug (seeded) answer to their id.
+        assert_eq!(slugify("P12"), "p12-a");
+        assert_eq!(slugify("p"), "p");
+        assert_eq!(slugify("p1x"), "p1x");
+    }
+}
