@@ -371,9 +371,10 @@ pub async fn list_articles(
         view::list(
             &state.redis,
             reader.as_ref().map(|r| r.auth.user_id.as_str()),
-            query.tag.as_deref(),
-            query.author.as_deref(),
-            query.favorited.as_deref(),
+            // An empty filter (`?tag=`, as some frontends send) filters nothing.
+            query.tag.as_deref().filter(|v| !v.is_empty()),
+            query.author.as_deref().filter(|v| !v.is_empty()),
+            query.favorited.as_deref().filter(|v| !v.is_empty()),
             paging,
         )
         .await?,

@@ -339,6 +339,19 @@ async fn articles_are_posts_and_favorites_are_likes_on_both_surfaces() {
     assert!(!exists);
     let again = create_article(&app, &token, "Made on v1", &[]).await;
     assert_eq!(again["slug"], "made-on-v1");
+
+    // A deleted article leaves its likers' favorites: the count is exact at once.
+    let (status, _) = api(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/articles/redis-rust",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let favorites = api_get(&app, "/api/articles?favorited=rw_dee&tag=", None).await;
+    assert_eq!(favorites, json!({"articles": [], "articlesCount": 0}));
 }
 
 #[tokio::test]

@@ -177,6 +177,30 @@ pub async fn set_favorite(
     Ok(())
 }
 
+/// Every user who likes a post (to take a deleted post out of their favorites).
+pub async fn likers(redis: &Redis, post_id: &str) -> AppResult<Vec<String>> {
+    Ok(redis
+        .conn()
+        .smembers(redis.keys.post_part(post_id, PostPart::Likes))
+        .await?)
+}
+
+/// Takes a post out of the favorites of `users` (one batch, by slot).
+pub async fn unfavorite_all(redis: &Redis, post_id: &str, users: &[String]) -> AppResult<()> {
+    let mut batch = Batch::new();
+    for user in users {
+        let key = redis.keys.user_part(user, UserPart::Favorites);
+        batch.add(
+            key.clone(),
+            redis::cmd("ZREM").arg(&key).arg(post_id).clone(),
+        );
+    }
+    if !batch.is_empty() {
+        batch.run(&redis.conn).await?;
+    }
+    Ok(())
+}
+
 /// For each of `post_ids`, whether `user_id` likes it (one ZMSCORE).
 pub async fn favorited_among(
     redis: &Redis,

@@ -243,9 +243,12 @@ pub async fn delete(
     repo::delete(redis, &ids).await
 }
 
-/// Takes a post out of its tag indexes and releases its slug (deleting it).
+/// Takes a post out of its tag indexes and its likers' favorites, and releases its
+/// slug (deleting it): the exact counts of those indexes never include a gone post.
 async fn unindex_article(redis: &Redis, post: &Post) -> AppResult<()> {
     repo::unindex_tags(redis, &post.id, &post.tags).await?;
+    let likers = repo::likers(redis, &post.id).await?;
+    repo::unfavorite_all(redis, &post.id, &likers).await?;
     if post.slug != post.id {
         repo::release_slug(redis, &post.slug, &post.id).await?;
     }
