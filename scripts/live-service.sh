@@ -34,6 +34,22 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# A port for a cluster node: its cluster bus listens on port + 10000, so both must be
+# free and below 65536 (the kernel's ephemeral ports often are not).
+free_cluster_port() {
+    python3 -c '
+import random, socket
+while True:
+    port = random.randint(20000, 45000)
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); s.close()
+    except OSError:
+        continue
+    print(port)
+    break'
+}
+
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 stop_pid() {
@@ -62,7 +78,7 @@ do_stop() {
 
 fail_start() {
     log "start failed: $*"
-    for f in "$LIVE_DIR"/redis.log "$LIVE_DIR"/agora.log "$LIVE_DIR"/seed.log; do
+    for f in "$LIVE_DIR"/redis.log "$LIVE_DIR"/cluster-create.log "$LIVE_DIR"/agora.log "$LIVE_DIR"/seed.log; do
         [ -s "$f" ] || continue
         echo "---- $(basename "$f") (last 30 lines) ----" >&2
         tail -n 30 "$f" >&2
@@ -74,9 +90,9 @@ fail_start() {
 # Six cluster-enabled redis-servers on free ports joined as 3 masters + 3 replicas;
 # prints their URLs, comma-separated (REDIS_CLUSTER_URLS).
 start_cluster() {
-    local ports=() port i
-    for i in 1 2 3 4 5 6; do
-        port="$(free_port)"
+    local ports=() port
+    for _ in 1 2 3 4 5 6; do
+        port="$(free_cluster_port)"
         mkdir -p "$LIVE_DIR/cluster/$port"
         redis-server --bind 127.0.0.1 --port "$port" --dir "$LIVE_DIR/cluster/$port" \
             --cluster-enabled yes --cluster-config-file nodes.conf \
