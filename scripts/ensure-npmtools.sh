@@ -10,8 +10,21 @@ BIN="$PREFIX/node_modules/.bin"
 if [ -x "$BIN/openapi-typescript" ] && [ -x "$BIN/tsc" ]; then
     exit 0
 fi
-if ! command -v npm >/dev/null 2>&1; then
-    echo "error: npm not found on PATH (install Node.js >= 18, e.g. apt-get install nodejs npm)" >&2
+# Node's major version, or 0 when node is missing.
+node_major() {
+    local v
+    v="$(node --version 2>/dev/null || true)"
+    v="${v#v}"
+    echo "${v%%.*}" | grep -E '^[0-9]+$' || echo 0
+}
+
+if ! command -v npm >/dev/null 2>&1 || [ "$(node_major)" -lt 18 ]; then
+    echo "ensure-npmtools: Node.js >= 18 with npm not found; installing nodejs and npm" >&2
+    "$ROOT/scripts/apt-install.sh" nodejs npm
+fi
+if [ "$(node_major)" -lt 18 ] || ! command -v npm >/dev/null 2>&1; then
+    echo "error: need Node.js >= 18 with npm; this system's package has $(node --version 2>/dev/null || echo none)" >&2
+    echo "       (install a current Node.js, e.g. from https://nodejs.org or NodeSource)" >&2
     exit 1
 fi
 echo "ensure-npmtools: installing openapi-typescript and typescript into .tools/npm" >&2

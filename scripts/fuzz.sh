@@ -33,7 +33,7 @@ SEED="${FUZZ_SEED:-$(date +%s)}"
 export LIVE_DIR="$OUT/live"
 
 scripts/ensure-pytools.sh
-cargo build --quiet --locked
+scripts/build-debug.sh
 rm -rf "$OUT" && mkdir -p "$OUT"
 trap 'scripts/live-service.sh stop' EXIT
 URL="$(scripts/live-service.sh start)"

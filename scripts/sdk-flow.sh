@@ -29,7 +29,7 @@ test -s "$SDK_OUT/agora.d.ts" || { echo "error: openapi-typescript wrote nothing
 echo "sdk-flow: $(grep -cE '^    "/[^"]*": \{' "$SDK_OUT/agora.d.ts" || true) paths typed in .tools/sdk-check/agora.d.ts; tsc --noEmit --strict OK"
 
 echo "==> sdk-flow: Python client against a live service"
-cargo build --quiet --locked
+scripts/build-debug.sh
 trap 'scripts/live-service.sh stop' EXIT
 url="$(scripts/live-service.sh start)"
 PYTHONPATH="$SDK_OUT" "$ROOT/.tools/venv/bin/python" sdk/python_flow.py "$url"

@@ -98,6 +98,9 @@ async fn serve_exits_with_one_clear_line_when_redis_is_unreachable() {
         !stderr.contains("hunter2"),
         "the password must not be printed"
     );
+    // The cause once: it read "Connection refused (os error 111): Connection refused
+    // (os error 111)".
+    assert_eq!(last.matches("Connection refused").count(), 1, "{last}");
 }
 
 /// Guards finding 14: with the API limiter on and Redis not answering, the limiter
