@@ -16,7 +16,9 @@
 # Two passes, because some operations end the very session the fuzzer uses:
 #   1. everything else, as alice (admin: reaches admin-only code paths);
 #   2. the session- and account-ending operations (log out, revoke sessions, delete
-#      user), last, so that pass 1 keeps a valid token throughout.
+#      user), last, so that pass 1 keeps a valid token throughout; each of their
+#      requests is sent as a user registered for it (scripts/fuzz_hooks.py), so one
+#      that ends its session or account leaves the next with a live one.
 # Left out: GET /v1/users/me/notifications/stream (an endless SSE stream; a request
 # never "ends", so every call would be a timeout; tests/api/notifications.rs covers it).
 #
@@ -52,7 +54,6 @@ run_pass() {
     echo "==> fuzz pass $name (max $MAX_EXAMPLES examples per operation, $max_time s, seed $SEED)"
     # From $OUT: schemathesis keeps a cache (.schemathesis/) in its working directory.
     (cd "$OUT" && "$ST" run "$ROOT/openapi/openapi.json" --url "$URL" \
-        -H "Authorization: Bearer $token" \
         --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth \
         --max-examples "$MAX_EXAMPLES" --max-time "$max_time" --seed "$SEED" \
         --workers 2 --request-timeout 15 \
@@ -63,11 +64,13 @@ run_pass() {
 }
 
 status=0
-run_pass main "$MAX_TIME" \
+run_pass main "$MAX_TIME" -H "Authorization: Bearer $token" \
     --exclude-path /v1/users/me/notifications/stream \
     --exclude-path /v1/sessions/current --exclude-path-regex '^/v1/users/\{id\}/sessions' \
     --exclude-operation-id delete_user || status=$?
-run_pass ending 30 "${ENDING[@]}" || status=$?
+# Each request of this pass as a user registered for it (scripts/fuzz_hooks.py).
+AGORA_FUZZ_URL="$URL" PYTHONPATH="$ROOT/scripts" SCHEMATHESIS_HOOKS=fuzz_hooks \
+    run_pass ending 30 "${ENDING[@]}" || status=$?
 
 if grep -q 'panicked' "$LIVE_DIR/agora.log" 2>/dev/null; then
     echo "error: agora logged a panic during the fuzz run:" >&2

@@ -338,12 +338,20 @@ impl Redis {
         patience: Duration,
     ) -> anyhow::Result<Redis> {
         let deadline = tokio::time::Instant::now() + patience;
+        let mut warned = false;
         loop {
             match Redis::connect(topology, keys.clone()).await {
                 Ok(redis) => return Ok(redis),
                 Err(err) if tokio::time::Instant::now() < deadline => {
+                    // One warning when the wait starts; each further attempt at debug, so
+                    // a Redis that never comes shows two lines, not one every 500 ms.
                     let error = topology.scrub(&one_line(&err));
-                    tracing::warn!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying");
+                    if warned {
+                        tracing::debug!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying");
+                    } else {
+                        tracing::warn!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying for up to {patience:?}");
+                        warned = true;
+                    }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(err) => {
