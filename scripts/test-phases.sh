@@ -47,17 +47,18 @@ detail() {
     standalone | cluster)
         # Sum every "test result:" line of the test binaries.
         grep -E '^test result:' "$log" | awk '
-            { for (i = 1; i <= NF; i++) {
-                  gsub(/;/, "", $(i + 1))
-                  if ($(i + 1) == "passed") p += $i
-                  if ($(i + 1) == "failed") f += $i
-                  if ($(i + 1) == "ignored") g += $i } }
+            { for (i = 2; i <= NF; i++) {
+                  word = $i
+                  gsub(/[;.]/, "", word)
+                  if (word == "passed") p += $(i - 1)
+                  if (word == "failed") f += $(i - 1)
+                  if (word == "ignored") g += $(i - 1) } }
             END { printf "%d passed, %d failed, %d ignored\n", p, f, g }' ;;
     readme) grep -E '^walkthrough: all ' "$log" | tail -n 1 | sed 's/^walkthrough: //' ;;
     compose-check) grep -iE 'ok|valid' "$log" | tail -n 1 ;;
     sdk-check) grep -E '^sdk-check:' "$log" | tail -n 1 | sed 's/^sdk-check: //' ;;
-    sdk-flow) grep -E '^sdk-flow' "$log" | tail -n 1 ;;
-    fuzz) grep -E '^fuzz (main|ending):' "$log" | sed 's/^fuzz //' | paste -sd ';' - ;;
+    sdk-flow) grep -E '^(sdk-flow|docs-padlocks):' "$log" | sed 's/^[a-z-]*: //' | paste -sd ';' - ;;
+    fuzz) grep -E '^fuzz (main|ending|warnings):' "$log" | sed 's/^fuzz //; s/  */ /g' | paste -sd ';' - ;;
     esac
 }
 
