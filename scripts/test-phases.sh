@@ -31,8 +31,8 @@ describe() {
 
 run_phase() {
     case "$1" in
-    standalone) env -u AGORA_TEST_CLUSTER cargo test --locked ;;
-    cluster) AGORA_TEST_CLUSTER=1 cargo test --locked ;;
+    standalone) env -u AGORA_TEST_CLUSTER cargo test --locked --no-fail-fast ;;
+    cluster) AGORA_TEST_CLUSTER=1 cargo test --locked --no-fail-fast ;;
     readme) scripts/build-debug.sh && python3 scripts/readme_walkthrough.py ;;
     compose-check | sdk-check) "$MAKE" --no-print-directory "$1" ;;
     sdk-flow) scripts/sdk-flow.sh ;;
