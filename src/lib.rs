@@ -58,6 +58,7 @@ pub mod app;
 pub mod app_config;
 pub mod carts;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod experiments;
 pub mod extract;

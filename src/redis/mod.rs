@@ -241,6 +241,25 @@ impl DedicatedConn {
     }
 }
 
+/// An error and its causes on one line, each text once. redis-rs's I/O errors already
+/// print their source in their own message, so `{:#}` said "Connection refused (os error
+/// 111): Connection refused (os error 111)"; a cause whose text the line already holds is
+/// left out.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Everything a repository needs: the shared connection, the key builder and the pool
 /// for blocking commands. Cheap to clone (all fields are handles).
 #[derive(Clone)]
@@ -320,12 +339,20 @@ impl Redis {
         patience: Duration,
     ) -> anyhow::Result<Redis> {
         let deadline = tokio::time::Instant::now() + patience;
+        let mut warned = false;
         loop {
             match Redis::connect(topology, keys.clone()).await {
                 Ok(redis) => return Ok(redis),
                 Err(err) if tokio::time::Instant::now() < deadline => {
-                    let error = topology.scrub(&format!("{err:#}"));
-                    tracing::warn!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying");
+                    // One warning when the wait starts; each further attempt at debug, so
+                    // a Redis that never comes shows two lines, not one every 500 ms.
+                    let error = topology.scrub(&one_line(&err));
+                    if warned {
+                        tracing::debug!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying");
+                    } else {
+                        tracing::warn!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying for up to {patience:?}");
+                        warned = true;
+                    }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(err) => {
@@ -333,7 +360,7 @@ impl Redis {
                         "cannot reach Redis at {} after {:?}: {}",
                         topology.redacted(),
                         patience,
-                        topology.scrub(&format!("{err:#}"))
+                        topology.scrub(&one_line(&err))
                     )
                 }
             }
@@ -588,4 +615,21 @@ pub fn is_unavailable(err: &RedisError) -> bool {
                     | redis::ServerErrorKind::ReadOnly
             ) | ErrorKind::ClusterConnectionNotFound
         )
+}
+
+#[cfg(test)]
+mod tests {
+    /// A refused connection printed its cause twice; now once, and other chains are kept.
+    #[test]
+    fn one_line_names_each_cause_once() {
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let err = anyhow::Error::from(refused);
+        let line = super::one_line(&err);
+        let cause = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).to_string();
+        assert_eq!(line.matches(&cause).count(), 1, "{line}");
+
+        let chained = anyhow::anyhow!("disk on fire").context("cannot seed");
+        assert_eq!(super::one_line(&chained), "cannot seed: disk on fire");
+    }
 }
