@@ -49,6 +49,7 @@ pub mod analytics;
 pub mod app;
 pub mod app_config;
 pub mod carts;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod experiments;

@@ -1,11 +1,25 @@
 //! The API's own rate limiter: a middleware in front of every `/v1` route.
 //!
 //! Who is limited: the session user when the request carries a valid session token
-//! (so one user's limit is shared by all their sessions), else the client IP. Finding
-//! the user of a token costs an `HGET user:{id}:session:{…} user_id`; a small in-process cache
-//! (30 s) saves it on repeat requests, so a limited request normally costs one extra
-//! round trip: the `rate_limit.lua` call. The cache only picks the bucket, never grants
-//! access: authentication still happens in the handler.
+//! (so one user's limit is shared by all their sessions), else the client address
+//! ([`ClientIp`]: behind a trusted proxy, the forwarded one). Finding the user of a
+//! token costs an `HGET user:{id}:session:{…} user_id`; a small in-process cache (30 s)
+//! saves it on repeat requests, so a limited request normally costs one extra round
+//! trip: the `gcra.lua` call. The cache only picks the bucket, never grants access:
+//! authentication still happens in the handler.
+//!
+//! The algorithm is GCRA (`lua/gcra.lua`): one small string per client (the
+//! theoretical arrival time), one script call per request, at most `AGORA_RATE_LIMIT`
+//! requests at once and that many per window sustained. The sliding-window log it
+//! replaced kept a sorted set of up to `limit` members per client (tens of KB each at
+//! the default 600) and cost 35-40% of a simple GET; `rate_limit.lua` still serves
+//! `POST /v1/rate-limits/check`.
+//!
+//! A client that was refused is refused again **locally**, without asking Redis, until
+//! its `Retry-After` has passed ([`Refused`], a bounded map). That is exact, not an
+//! approximation: GCRA's state only moves forward, so no request of that client can be
+//! admitted before that instant by any instance; a client hammering a 429 costs Redis
+//! nothing.
 //!
 //! When Redis is unavailable (down, refusing, timing out) the limiter answers 503 at
 //! once: every `/v1` route needs Redis, so letting the request through only made it
@@ -24,21 +38,20 @@
 //! not have got a moment later (at most one unit per request in flight).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use redis::AsyncCommands;
 
 use super::quotas;
-use super::repo::{self, QuotaUse, Rejection};
+use super::repo::{self, Algorithm, QuotaUse, Rejection};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::extract::session_token;
+use crate::extract::{ClientIp, session_token};
 use crate::sessions::token;
 use crate::time;
 
@@ -46,6 +59,39 @@ use crate::time;
 const CACHE_TTL: Duration = Duration::from_secs(30);
 /// Entries kept before the cache is cleared (bounds memory under token churn).
 const CACHE_CAPACITY: usize = 50_000;
+/// Refused clients remembered at most (expired ones are dropped first when full).
+const REFUSED_CAPACITY: usize = 100_000;
+
+/// Clients refused by the window, each until the instant its `Retry-After` ends, with
+/// the instant its bucket is full again (for `RateLimit-Reset`).
+#[derive(Default)]
+pub struct Refused {
+    until: HashMap<String, (Instant, Instant)>,
+}
+
+impl Refused {
+    /// When `key` is still refused: (time left until it may retry, time until its
+    /// bucket is full).
+    fn check(&mut self, key: &str, now: Instant) -> Option<(Duration, Duration)> {
+        let (retry_at, full_at) = *self.until.get(key)?;
+        if retry_at <= now {
+            self.until.remove(key);
+            return None;
+        }
+        Some((retry_at - now, full_at.saturating_duration_since(now)))
+    }
+
+    fn refuse(&mut self, key: String, retry_at: Instant, full_at: Instant) {
+        if self.until.len() >= REFUSED_CAPACITY {
+            let now = Instant::now();
+            self.until.retain(|_, (until, _)| *until > now);
+            if self.until.len() >= REFUSED_CAPACITY {
+                self.until.clear();
+            }
+        }
+        self.until.insert(key, (retry_at, full_at));
+    }
+}
 
 /// Routes the limiter never counts: probes, metrics and docs.
 fn exempt(route: &str) -> bool {
@@ -58,6 +104,7 @@ fn exempt(route: &str) -> bool {
 pub struct ApiLimiter {
     app: AppState,
     users: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    refused: Arc<Mutex<Refused>>,
 }
 
 impl ApiLimiter {
@@ -65,6 +112,7 @@ impl ApiLimiter {
         ApiLimiter {
             app,
             users: Arc::default(),
+            refused: Arc::default(),
         }
     }
 
@@ -137,21 +185,50 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
             (redis.keys.rate_limit_user(user), quota)
         }
         None => {
-            let ip = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string())
-                .unwrap_or_else(|| "unknown".to_string());
+            let ClientIp(ip) = ClientIp::of(
+                request.extensions(),
+                request.headers(),
+                &limiter.app.settings.trusted_proxies,
+            );
+            let ip = if ip.is_empty() { "unknown".into() } else { ip };
             (redis.keys.rate_limit_ip(&ip), None)
         }
     };
+
+    // Refused a moment ago: refused again without asking Redis.
+    let still_refused = limiter
+        .refused
+        .lock()
+        .ok()
+        .and_then(|mut refused| refused.check(&window_key, Instant::now()));
+    if let Some((retry, full)) = still_refused {
+        let mut response = window_refusal(per_minute, window_ms, retry.as_millis() as u64);
+        set_headers(
+            response.headers_mut(),
+            per_minute,
+            0,
+            full.as_millis() as u64,
+        );
+        return response;
+    }
 
     let reserved = quota.as_ref().map(|q| Reservation {
         redis: redis.clone(),
         key: q.key.clone(),
         endpoint: q.endpoint.to_string(),
     });
-    let decision = match repo::check(redis, window_key, per_minute, window_ms, 1, quota).await {
+    let bucket = window_key.clone();
+    let decision = match repo::check(
+        redis,
+        Algorithm::Gcra,
+        window_key,
+        per_minute,
+        window_ms,
+        1,
+        quota,
+    )
+    .await
+    {
         Ok(decision) => decision,
         Err(unavailable @ AppError::Unavailable(_)) => return unavailable.into_response(),
         Err(err) => {
@@ -172,14 +249,22 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
             }
             response
         }
-        Some(rule) => AppError::RateLimited {
+        Some(Rejection::Window) => {
+            if decision.retry_after_ms != u64::MAX
+                && let Ok(mut refused) = limiter.refused.lock()
+            {
+                let now = Instant::now();
+                refused.refuse(
+                    bucket,
+                    now + Duration::from_millis(decision.retry_after_ms),
+                    now + Duration::from_millis(decision.reset_ms),
+                );
+            }
+            window_refusal(per_minute, window_ms, decision.retry_after_ms)
+        }
+        Some(Rejection::Quota) => AppError::RateLimited {
             retry_after_secs: decision.retry_after_ms.div_ceil(1000).max(1),
-            detail: match rule {
-                Rejection::Window => {
-                    format!("More than {per_minute} requests in {} ms.", window_ms)
-                }
-                Rejection::Quota => format!("The hourly quota of {endpoint} is used up."),
-            },
+            detail: format!("The hourly quota of {endpoint} is used up."),
         }
         .into_response(),
     };
@@ -190,6 +275,15 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
         decision.reset_ms,
     );
     response
+}
+
+/// The 429 of a client over its rate (its `RateLimit-*` headers are added after).
+fn window_refusal(limit: u64, window_ms: u64, retry_after_ms: u64) -> Response {
+    AppError::RateLimited {
+        retry_after_secs: retry_after_ms.div_ceil(1000).max(1),
+        detail: format!("More than {limit} requests in {window_ms} ms."),
+    }
+    .into_response()
 }
 
 /// Whether an answer uses its quota unit: a success that is not an idempotent replay.

@@ -3,8 +3,8 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `ratelimit:user:{id}:check:<key>` | sorted set (TTL = window) | `<running total>:<cost>` → admission time (µs), one member per admitted `POST /v1/rate-limits/check` of that user |
-//! | `ratelimit:ip:{ip}` | sorted set (TTL = 1 min) | the API limiter's window of an anonymous client |
-//! | `ratelimit:user:{id}:api` | sorted set (TTL = 1 min) | the API limiter's window of a user |
+//! | `ratelimit:gcra:{ip}` | string (PX = until the bucket is full) | the API limiter's GCRA state (TAT, µs) of an anonymous client |
+//! | `ratelimit:user:{id}:gcra` | string (PX = until the bucket is full) | the API limiter's GCRA state of a user |
 //! | `ratelimit:user:{id}:quota:<hour>` | hash (TTL = rest of the hour) | endpoint → uses this hour |
 //!
 //! Windows hold one member per admitted request, whatever its cost (see
@@ -35,16 +35,29 @@ pub struct QuotaUse<'a> {
     pub ms_left_in_hour: i64,
 }
 
-/// Runs the sliding window (and quota) for one request: one EVALSHA.
+/// Which algorithm a check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `rate_limit.lua`: the exact sliding-window log (`POST /v1/rate-limits/check`).
+    SlidingWindow,
+    /// `gcra.lua`: one small key per client (the API limiter).
+    Gcra,
+}
+
+/// Runs the limit (and quota) for one request: one EVALSHA.
 pub async fn check(
     redis: &Redis,
+    algorithm: Algorithm,
     window_key: String,
     limit: u64,
     window_ms: u64,
     cost: u64,
     quota: Option<QuotaUse<'_>>,
 ) -> AppResult<(Decision, Option<Rejection>)> {
-    let mut invocation = scripts::RATE_LIMIT.prepare_invoke();
+    let mut invocation = match algorithm {
+        Algorithm::SlidingWindow => scripts::RATE_LIMIT.prepare_invoke(),
+        Algorithm::Gcra => scripts::GCRA.prepare_invoke(),
+    };
     invocation.key(window_key);
     if let Some(quota) = &quota {
         invocation.key(&quota.key);
