@@ -13,15 +13,22 @@
 -- replaces (`rate_limit.lua`, still used by POST /v1/rate-limits/check), this is O(1)
 -- in time and memory per client instead of a sorted set of up to `limit` members.
 --
+-- A lease: with ARGV[4] above the cost, the script grants as many units as the bucket
+-- holds, up to ARGV[4] (at least the cost, else it refuses), and charges them all now;
+-- the instance spends them locally (see api_limiter.rs). Charged units are never
+-- counted twice or given back, so leases cannot admit more than the bucket allows.
+--
 -- KEYS[1]  the client's TAT (string, integer µs; PX = until the bucket is full again)
 -- KEYS[2]  optional quota hash (same slot): field → uses in the current hour
 -- ARGV[1]  limit (requests per window, also the largest burst)
 -- ARGV[2]  window in ms
 -- ARGV[3]  cost (units this request takes)
--- ARGV[4]  quota field (only with KEYS[2])
--- ARGV[5]  quota limit per hour (only with KEYS[2])
--- ARGV[6]  ms until the quota hour ends (only with KEYS[2]; also the hash's TTL)
--- Returns: {allowed 1|0, remaining, reset_ms, retry_after_ms, reason}
+-- ARGV[4]  most units to grant (>= cost; = cost: exactly the cost, no lease)
+-- ARGV[5]  quota field (only with KEYS[2])
+-- ARGV[6]  quota limit per hour (only with KEYS[2])
+-- ARGV[7]  ms until the quota hour ends (only with KEYS[2]; also the hash's TTL)
+-- Returns: {granted, remaining, reset_ms, retry_after_ms, reason}
+--   granted         units granted: 0 when refused, else cost..ARGV[4]
 --   remaining       whole requests the client could send at once now (after this one)
 --   reset_ms        ms until the bucket is full again
 --   retry_after_ms  when rejected: ms until this same request would be allowed
@@ -33,6 +40,7 @@ local limit = tonumber(ARGV[1])
 local interval = math.ceil(tonumber(ARGV[2]) * 1000 / limit)
 local capacity = limit * interval
 local cost = tonumber(ARGV[3])
+local most = math.max(cost, tonumber(ARGV[4]))
 
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then
@@ -47,23 +55,25 @@ local function remaining_at(t)
   return math.max(0, math.floor((capacity - (t - now)) / interval))
 end
 
-local next_tat = tat + cost * interval
-if next_tat - now > capacity then
+local room = remaining_at(tat)
+if room < cost then
   local retry = -1
   if cost <= limit then
-    retry = ms(next_tat - capacity - now)
+    retry = ms(tat + cost * interval - capacity - now)
   end
-  return {0, remaining_at(tat), ms(tat - now), retry, 'window'}
+  return {0, room, ms(tat - now), retry, 'window'}
 end
+local granted = math.min(most, room)
 
 if KEYS[2] then
-  local quota_used = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
-  if quota_used + cost > tonumber(ARGV[5]) then
-    return {0, remaining_at(tat), ms(tat - now), tonumber(ARGV[6]), 'quota'}
+  local quota_used = tonumber(redis.call('HGET', KEYS[2], ARGV[5]) or '0')
+  if quota_used + granted > tonumber(ARGV[6]) then
+    return {0, room, ms(tat - now), tonumber(ARGV[7]), 'quota'}
   end
-  redis.call('HINCRBY', KEYS[2], ARGV[4], cost)
-  redis.call('PEXPIRE', KEYS[2], ARGV[6])
+  redis.call('HINCRBY', KEYS[2], ARGV[5], granted)
+  redis.call('PEXPIRE', KEYS[2], ARGV[7])
 end
 
+local next_tat = tat + granted * interval
 redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', ms(next_tat - now) + 1)
-return {1, remaining_at(next_tat), ms(next_tat - now), 0, 'ok'}
+return {granted, remaining_at(next_tat), ms(next_tat - now), 0, 'ok'}

@@ -15,6 +15,17 @@
 //! the default 600) and cost 35-40% of a simple GET; `rate_limit.lua` still serves
 //! `POST /v1/rate-limits/check`.
 //!
+//! A busy client's budget is **leased** in small chunks: when a client sent a request in
+//! the last second and no per-endpoint quota applies, the script grants up to
+//! [`MAX_LEASE`] units (at most 2% of the limit, never more than the bucket holds),
+//! all charged in Redis at once, and this instance spends them locally for up to
+//! [`LEASE_TTL`]. Leased units are counted like any other, so leasing never admits more
+//! than the bucket allows; a unit may be *spent* up to 100 ms after it was charged, so
+//! over any window a client can get at most `limit × (1 + 100 ms / window)` requests
+//! (601 instead of 600 per minute at the defaults). Units a lease did not spend are
+//! lost until the bucket refills: with N instances a client can be refused up to
+//! N × (lease − 1) requests early. Clients with small limits (under 100) never lease.
+//!
 //! A client that was refused is refused again **locally**, without asking Redis, until
 //! its `Retry-After` has passed ([`Refused`], a bounded map). That is exact, not an
 //! approximation: GCRA's state only moves forward, so no request of that client can be
@@ -48,7 +59,7 @@ use axum::response::{IntoResponse, Response};
 use redis::AsyncCommands;
 
 use super::quotas;
-use super::repo::{self, Algorithm, QuotaUse, Rejection};
+use super::repo::{self, QuotaUse, Rejection};
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::{ClientIp, session_token};
@@ -61,6 +72,72 @@ const CACHE_TTL: Duration = Duration::from_secs(30);
 const CACHE_CAPACITY: usize = 50_000;
 /// Refused clients remembered at most (expired ones are dropped first when full).
 const REFUSED_CAPACITY: usize = 100_000;
+/// Most units one lease takes from a client's bucket.
+pub const MAX_LEASE: u64 = 32;
+/// A lease takes at most this fraction of the limit (1/50: 2%).
+const LEASE_FRACTION: u64 = 50;
+/// How long leased units may be spent after Redis charged them.
+pub const LEASE_TTL: Duration = Duration::from_millis(100);
+/// A client counts as busy (and leases) if it leased within this.
+const BUSY: Duration = Duration::from_secs(1);
+/// Leases remembered at most.
+const LEASES_CAPACITY: usize = 100_000;
+
+/// Units of one client's budget leased from Redis, spent locally.
+struct Lease {
+    units: u64,
+    /// Redis's `remaining` after the lease was charged.
+    remaining: u64,
+    full_at: Instant,
+    until: Instant,
+    leased_at: Instant,
+}
+
+/// The leases of this instance, by limiter key.
+#[derive(Default)]
+pub struct Leases {
+    by_key: HashMap<String, Lease>,
+}
+
+impl Leases {
+    /// Spends one leased unit of `key`: (remaining, time until the bucket is full).
+    fn spend(&mut self, key: &str, now: Instant) -> Option<(u64, Duration)> {
+        let lease = self.by_key.get_mut(key)?;
+        if lease.units == 0 || lease.until <= now {
+            return None;
+        }
+        lease.units -= 1;
+        Some((
+            lease.remaining + lease.units,
+            lease.full_at.saturating_duration_since(now),
+        ))
+    }
+
+    /// How many units to ask for: a lease for a busy client, else just the one.
+    fn wanted(&self, key: &str, limit: u64, now: Instant) -> u64 {
+        let busy = self
+            .by_key
+            .get(key)
+            .is_some_and(|lease| now.duration_since(lease.leased_at) < BUSY);
+        if busy {
+            (limit / LEASE_FRACTION).clamp(1, MAX_LEASE)
+        } else {
+            1
+        }
+    }
+
+    fn record(&mut self, key: String, lease: Lease) {
+        if self.by_key.len() >= LEASES_CAPACITY && !self.by_key.contains_key(&key) {
+            let now = Instant::now();
+            self.by_key
+                .retain(|_, l| now.duration_since(l.leased_at) < BUSY);
+            if self.by_key.len() >= LEASES_CAPACITY {
+                self.by_key.clear();
+            }
+        }
+        self.by_key.insert(key, lease);
+    }
+}
 
 /// Clients refused by the window, each until the instant its `Retry-After` ends, with
 /// the instant its bucket is full again (for `RateLimit-Reset`).
@@ -105,6 +182,7 @@ pub struct ApiLimiter {
     app: AppState,
     users: Arc<Mutex<HashMap<String, (String, Instant)>>>,
     refused: Arc<Mutex<Refused>>,
+    leases: Arc<Mutex<Leases>>,
 }
 
 impl ApiLimiter {
@@ -113,6 +191,7 @@ impl ApiLimiter {
             app,
             users: Arc::default(),
             refused: Arc::default(),
+            leases: Arc::default(),
         }
     }
 
@@ -212,23 +291,38 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
         return response;
     }
 
+    // A unit leased earlier (never with a quota: quota units are reserved one by one).
+    let now = Instant::now();
+    if quota.is_none() {
+        let leased = limiter
+            .leases
+            .lock()
+            .ok()
+            .and_then(|mut leases| leases.spend(&window_key, now));
+        if let Some((remaining, full)) = leased {
+            let mut response = next.run(request).await;
+            set_headers(
+                response.headers_mut(),
+                per_minute,
+                remaining,
+                full.as_millis() as u64,
+            );
+            return response;
+        }
+    }
+    let quota_free = quota.is_none();
+    let wanted = match (&quota, limiter.leases.lock()) {
+        (None, Ok(leases)) => leases.wanted(&window_key, per_minute, now),
+        _ => 1,
+    };
+
     let reserved = quota.as_ref().map(|q| Reservation {
         redis: redis.clone(),
         key: q.key.clone(),
         endpoint: q.endpoint.to_string(),
     });
     let bucket = window_key.clone();
-    let decision = match repo::check(
-        redis,
-        Algorithm::Gcra,
-        window_key,
-        per_minute,
-        window_ms,
-        1,
-        quota,
-    )
-    .await
-    {
+    let decision = match repo::gcra(redis, window_key, per_minute, window_ms, wanted, quota).await {
         Ok(decision) => decision,
         Err(unavailable @ AppError::Unavailable(_)) => return unavailable.into_response(),
         Err(err) => {
@@ -236,7 +330,24 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
             return next.run(request).await;
         }
     };
-    let (decision, rejection) = decision;
+    let (decision, rejection, granted) = decision;
+    if rejection.is_none()
+        && quota_free
+        && let Ok(mut leases) = limiter.leases.lock()
+    {
+        // Also for a single unit: it marks the client busy, so its next request leases.
+        leases.record(
+            bucket.clone(),
+            Lease {
+                units: granted.saturating_sub(1),
+                remaining: decision.remaining,
+                full_at: now + Duration::from_millis(decision.reset_ms),
+                until: now + LEASE_TTL,
+                leased_at: now,
+            },
+        );
+    }
+    let remaining = decision.remaining + granted.saturating_sub(1);
     let mut response = match rejection {
         None => {
             // The script reserved a quota unit; hold it until the answer is known.
@@ -271,7 +382,7 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
     set_headers(
         response.headers_mut(),
         per_minute,
-        decision.remaining,
+        remaining,
         decision.reset_ms,
     );
     response

@@ -45,7 +45,6 @@ pub async fn check(
     let cost = input.cost.unwrap_or(1) as u64;
     let (decision, _) = repo::check(
         &state.redis,
-        repo::Algorithm::SlidingWindow,
         key,
         input.limit as u64,
         input.window_ms,

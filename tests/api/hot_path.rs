@@ -311,3 +311,235 @@ async fn a_cache_size_of_zero_turns_it_off() {
     assert!(app.redis.cache_stats().is_none());
     assert!(!app.redis.cache_is_live());
 }
+
+// ---- API limiter (GCRA) ----------------------------------------------------------
+
+#[tokio::test]
+async fn the_api_limiter_keeps_one_small_string_per_client() {
+    let app = spawn_app_with(|s| s.rate_limit = 600).await;
+    let user = app.user("counted").await;
+    for _ in 0..50 {
+        assert_eq!(
+            app.get("/v1/users/me", Some(&user.token)).await.status(),
+            200
+        );
+        assert_eq!(app.get("/v1/config", None).await.status(), 200);
+    }
+    for key in [
+        app.redis.keys.rate_limit_user(&user.id),
+        app.redis.keys.rate_limit_ip("127.0.0.1"),
+    ] {
+        let kind: String = redis::cmd("TYPE")
+            .arg(&key)
+            .query_async(&mut app.conn())
+            .await
+            .unwrap();
+        assert_eq!(kind, "string", "{key}");
+        let bytes: u64 = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(&key)
+            .query_async(&mut app.conn())
+            .await
+            .unwrap();
+        assert!(bytes <= 100, "{key}: {bytes} bytes");
+        // Gone once the bucket is full again: at most a window (a minute) away.
+        let pttl: i64 = app.conn().pttl(&key).await.unwrap();
+        assert!((1..=60_001).contains(&pttl), "{key}: PTTL {pttl}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_client_is_refused_locally_until_its_retry_after() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit = 2;
+        s.rate_limit_window_ms = 2000;
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(app.get("/v1/config", None).await.status(), 200);
+    }
+    let refused = app.get("/v1/config", None).await;
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(retry_after, 1);
+
+    // Redis would admit the client now (its state is gone), but this instance does
+    // not ask: the refusal stands until Retry-After has passed.
+    let key = app.redis.keys.rate_limit_ip("127.0.0.1");
+    let _: () = app.conn().del(&key).await.unwrap();
+    let again = app.get("/v1/config", None).await;
+    assert_eq!(again.status(), 429);
+    assert_eq!(again.headers()["ratelimit-remaining"], "0");
+    assert!(again.headers().contains_key("retry-after"));
+    let exists: bool = app.conn().exists(&key).await.unwrap();
+    assert!(!exists, "the local refusal went to Redis");
+
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(app.get("/v1/config", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_gcra_allows_no_burst_beyond_the_limit_and_refills_evenly() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit = 4;
+        s.rate_limit_window_ms = 800;
+    })
+    .await;
+    // A full bucket: exactly 4 at once, concurrently.
+    let statuses: Vec<u16> =
+        futures::future::join_all((0..12).map(|_| app.get("/v1/config", None)))
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        4,
+        "{statuses:?}"
+    );
+    // One request per 200 ms comes back, not a whole new window.
+    tokio::time::sleep(Duration::from_millis(1050)).await;
+    let statuses: Vec<u16> =
+        futures::future::join_all((0..12).map(|_| app.get("/v1/config", None)))
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        4,
+        "{statuses:?}"
+    );
+}
+
+// ---- client address behind proxies -----------------------------------------------
+
+/// GET /v1/config with `X-Forwarded-For: forwarded`.
+async fn forwarded_get(app: &TestApp, forwarded: &str) -> u16 {
+    app.client
+        .get(app.url("/v1/config"))
+        .header("x-forwarded-for", forwarded)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn bucket_exists(app: &TestApp, ip: &str) -> bool {
+    app.conn()
+        .exists(app.redis.keys.rate_limit_ip(ip))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn forwarded_addresses_from_an_untrusted_peer_are_ignored() {
+    // No trusted proxy, and one that does not include the test's peer (127.0.0.1).
+    for trusted in [vec![], vec!["10.0.0.0/8"]] {
+        let app = spawn_app_with(|s| {
+            s.rate_limit = 3;
+            s.trusted_proxies = trusted
+                .iter()
+                .map(|t| agora::client_ip::parse_proxy(t).unwrap())
+                .collect();
+        })
+        .await;
+        // A fresh made-up address per request does not give a fresh bucket.
+        let statuses: Vec<u16> = futures::future::join_all((0..6).map(|i| {
+            let app = &app;
+            async move { forwarded_get(app, &format!("198.51.100.{i}")).await }
+        }))
+        .await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            3,
+            "{statuses:?}"
+        );
+        assert!(bucket_exists(&app, "127.0.0.1").await);
+        assert!(!bucket_exists(&app, "198.51.100.0").await);
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_recorded() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit = 3;
+        s.trusted_proxies = vec![agora::client_ip::parse_proxy("127.0.0.1").unwrap()];
+    })
+    .await;
+    // Two clients behind the proxy have a bucket each; what a client prepends itself
+    // is ignored (the proxy appends the address it saw: the rightmost counts).
+    for _ in 0..3 {
+        assert_eq!(forwarded_get(&app, "6.6.6.6, 203.0.113.1").await, 200);
+    }
+    assert_eq!(forwarded_get(&app, "7.7.7.7, 203.0.113.1").await, 429);
+    assert_eq!(forwarded_get(&app, "203.0.113.2").await, 200);
+    assert!(bucket_exists(&app, "203.0.113.1").await);
+    assert!(!bucket_exists(&app, "6.6.6.6").await);
+    assert!(!bucket_exists(&app, "127.0.0.1").await);
+
+    // A session records the forwarded address.
+    let registered = app
+        .client
+        .post(app.url("/v1/users"))
+        .header("x-forwarded-for", "203.0.113.3")
+        .json(&json!({"username": "proxied", "email": "proxied@example.com", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let login: Value = app
+        .client
+        .post(app.url("/v1/sessions"))
+        .header("x-forwarded-for", "203.0.113.3")
+        .json(&json!({"login": "proxied", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let current = app
+        .client
+        .get(app.url("/v1/sessions/current"))
+        .header("x-forwarded-for", "203.0.113.3")
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(current["ip_address"], "203.0.113.3", "{current}");
+}
+
+#[tokio::test]
+async fn leased_budgets_never_admit_more_than_the_bucket_across_instances() {
+    let topology = topology().await;
+    let prefix = unique_prefix();
+    let settings = |s: &mut agora::config::Settings| {
+        s.key_prefix = prefix.clone();
+        s.rate_limit = 200; // leases of 4 units
+        s.rate_limit_window_ms = 600_000;
+    };
+    let first = spawn_app_on(&topology, settings).await;
+    let second = spawn_app_on(&topology, settings).await;
+    let mut admitted = 0;
+    for i in 0..260 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        let response = app.get("/v1/config", None).await;
+        match response.status().as_u16() {
+            200 => admitted += 1,
+            429 => {}
+            other => panic!("{other}"),
+        }
+    }
+    // Never more than the bucket; at most (lease - 1) per instance left unspent.
+    assert!((194..=201).contains(&admitted), "{admitted} admitted");
+}
