@@ -15,16 +15,18 @@
 //! the default 600) and cost 35-40% of a simple GET; `rate_limit.lua` still serves
 //! `POST /v1/rate-limits/check`.
 //!
-//! A busy client's budget is **leased** in small chunks: when a client sent a request in
-//! the last second and no per-endpoint quota applies, the script grants up to
-//! [`MAX_LEASE`] units (at most 2% of the limit, never more than the bucket holds),
-//! all charged in Redis at once, and this instance spends them locally for up to
-//! [`LEASE_TTL`]. Leased units are counted like any other, so leasing never admits more
-//! than the bucket allows; a unit may be *spent* up to 100 ms after it was charged, so
-//! over any window a client can get at most `limit × (1 + 100 ms / window)` requests
-//! (601 instead of 600 per minute at the defaults). Units a lease did not spend are
-//! lost until the bucket refills: with N instances a client can be refused up to
-//! N × (lease − 1) requests early. Clients with small limits (under 100) never lease.
+//! A busy client's budget is **leased** in small chunks: on an endpoint without a
+//! quota, a client that sent more than one request in the last [`LEASE_TTL`] (100 ms)
+//! asks for as many units as it sent then (at most [`MAX_LEASE`] and 2% of the limit,
+//! never more than its bucket holds); the script charges them all in Redis at once and
+//! this instance spends them locally for up to 100 ms (one fetch per client at a time;
+//! meanwhile its other requests ask for one unit each). Leased units are counted like
+//! any other, so leasing never admits more than the bucket allows; a unit may be
+//! *spent* up to 100 ms after it was charged, so over any window a client can get at
+//! most `limit × (1 + 100 ms / window)` requests (601 instead of 600 per minute at the
+//! defaults). Units a lease did not spend are lost until the bucket refills: with N
+//! instances a client can be refused up to N × (lease − 1) requests early, a lease
+//! being about what it sent in the previous 100 ms. Limits under 100 never lease.
 //!
 //! A client that was refused is refused again **locally**, without asking Redis, until
 //! its `Retry-After` has passed ([`Refused`], a bounded map). That is exact, not an
@@ -58,6 +60,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use redis::AsyncCommands;
 
+use super::model::Decision;
 use super::quotas;
 use super::repo::{self, QuotaUse, Rejection};
 use crate::app::AppState;
@@ -73,24 +76,30 @@ const CACHE_CAPACITY: usize = 50_000;
 /// Refused clients remembered at most (expired ones are dropped first when full).
 const REFUSED_CAPACITY: usize = 100_000;
 /// Most units one lease takes from a client's bucket.
-pub const MAX_LEASE: u64 = 32;
+pub const MAX_LEASE: u64 = 1000;
 /// A lease takes at most this fraction of the limit (1/50: 2%).
 const LEASE_FRACTION: u64 = 50;
-/// How long leased units may be spent after Redis charged them.
+/// How long leased units may be spent after Redis charged them; also the period over
+/// which a client's rate is counted to size its next lease.
 pub const LEASE_TTL: Duration = Duration::from_millis(100);
-/// A client counts as busy (and leases) if it leased within this.
-const BUSY: Duration = Duration::from_secs(1);
-/// Leases remembered at most.
+/// Clients with lease state remembered at most.
 const LEASES_CAPACITY: usize = 100_000;
 
-/// Units of one client's budget leased from Redis, spent locally.
+/// One client's lease and recent rate.
 struct Lease {
+    /// Leased units left to spend (until `until`).
     units: u64,
     /// Redis's `remaining` after the lease was charged.
     remaining: u64,
     full_at: Instant,
     until: Instant,
-    leased_at: Instant,
+    /// Requests of the client in the current period (starting at `period_start`) and
+    /// in the one before: the next lease is what the last period used.
+    period_start: Instant,
+    this_period: u64,
+    last_period: u64,
+    /// A lease is being fetched: meanwhile other requests ask for one unit.
+    fetching: bool,
 }
 
 /// The leases of this instance, by limiter key.
@@ -99,43 +108,80 @@ pub struct Leases {
     by_key: HashMap<String, Lease>,
 }
 
+/// What to do with a request after looking at the leases.
+enum Plan {
+    /// A leased unit was spent: (remaining, time until the bucket is full).
+    Spent(u64, Duration),
+    /// Ask Redis for this many units (more than one: a lease, being fetched).
+    Ask(u64),
+}
+
 impl Leases {
-    /// Spends one leased unit of `key`: (remaining, time until the bucket is full).
-    fn spend(&mut self, key: &str, now: Instant) -> Option<(u64, Duration)> {
-        let lease = self.by_key.get_mut(key)?;
-        if lease.units == 0 || lease.until <= now {
-            return None;
-        }
-        lease.units -= 1;
-        Some((
-            lease.remaining + lease.units,
-            lease.full_at.saturating_duration_since(now),
-        ))
-    }
-
-    /// How many units to ask for: a lease for a busy client, else just the one.
-    fn wanted(&self, key: &str, limit: u64, now: Instant) -> u64 {
-        let busy = self
-            .by_key
-            .get(key)
-            .is_some_and(|lease| now.duration_since(lease.leased_at) < BUSY);
-        if busy {
-            (limit / LEASE_FRACTION).clamp(1, MAX_LEASE)
-        } else {
-            1
-        }
-    }
-
-    fn record(&mut self, key: String, lease: Lease) {
-        if self.by_key.len() >= LEASES_CAPACITY && !self.by_key.contains_key(&key) {
-            let now = Instant::now();
-            self.by_key
-                .retain(|_, l| now.duration_since(l.leased_at) < BUSY);
+    /// Counts the request and spends a leased unit of `key`, else says how many units
+    /// to ask for: what the client used in the last period (at most [`MAX_LEASE`] and
+    /// 2% of `limit`), or one unit while another request of the client fetches a lease.
+    fn plan(&mut self, key: &str, limit: u64, now: Instant) -> Plan {
+        if !self.by_key.contains_key(key) {
             if self.by_key.len() >= LEASES_CAPACITY {
-                self.by_key.clear();
+                self.by_key
+                    .retain(|_, l| now.duration_since(l.period_start) < 2 * LEASE_TTL);
+                if self.by_key.len() >= LEASES_CAPACITY {
+                    self.by_key.clear();
+                }
             }
+            self.by_key.insert(
+                key.to_string(),
+                Lease {
+                    units: 0,
+                    remaining: 0,
+                    full_at: now,
+                    until: now,
+                    period_start: now,
+                    this_period: 0,
+                    last_period: 0,
+                    fetching: false,
+                },
+            );
         }
-        self.by_key.insert(key, lease);
+        let lease = self.by_key.get_mut(key).expect("just inserted");
+        let age = now.duration_since(lease.period_start);
+        if age >= LEASE_TTL {
+            lease.last_period = if age < 2 * LEASE_TTL {
+                lease.this_period
+            } else {
+                0
+            };
+            lease.this_period = 0;
+            lease.period_start = now;
+        }
+        lease.this_period += 1;
+        if lease.units > 0 && lease.until > now {
+            lease.units -= 1;
+            return Plan::Spent(
+                lease.remaining + lease.units,
+                lease.full_at.saturating_duration_since(now),
+            );
+        }
+        let wanted = lease.last_period.min(MAX_LEASE).min(limit / LEASE_FRACTION);
+        if wanted <= 1 || lease.fetching {
+            return Plan::Ask(1);
+        }
+        lease.fetching = true;
+        Plan::Ask(wanted)
+    }
+
+    /// Records what Redis granted for a request that asked for `wanted` units.
+    fn granted(&mut self, key: &str, wanted: u64, granted: u64, decision: &Decision, now: Instant) {
+        let Some(lease) = self.by_key.get_mut(key) else {
+            return;
+        };
+        if wanted > 1 {
+            lease.fetching = false;
+            lease.units = granted.saturating_sub(1);
+            lease.remaining = decision.remaining;
+            lease.full_at = now + Duration::from_millis(decision.reset_ms);
+            lease.until = now + LEASE_TTL;
+        }
     }
 }
 
@@ -192,6 +238,16 @@ impl ApiLimiter {
             users: Arc::default(),
             refused: Arc::default(),
             leases: Arc::default(),
+        }
+    }
+
+    /// A lease fetch of `key` failed: the next request may fetch again.
+    fn fetch_failed(&self, key: &str, wanted: u64) {
+        if wanted > 1
+            && let Ok(mut leases) = self.leases.lock()
+            && let Some(lease) = leases.by_key.get_mut(key)
+        {
+            lease.fetching = false;
         }
     }
 
@@ -293,13 +349,13 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
 
     // A unit leased earlier (never with a quota: quota units are reserved one by one).
     let now = Instant::now();
-    if quota.is_none() {
-        let leased = limiter
-            .leases
-            .lock()
-            .ok()
-            .and_then(|mut leases| leases.spend(&window_key, now));
-        if let Some((remaining, full)) = leased {
+    let quota_free = quota.is_none();
+    let plan = match limiter.leases.lock() {
+        Ok(mut leases) if quota_free => leases.plan(&window_key, per_minute, now),
+        _ => Plan::Ask(1),
+    };
+    let wanted = match plan {
+        Plan::Spent(remaining, full) => {
             let mut response = next.run(request).await;
             set_headers(
                 response.headers_mut(),
@@ -309,11 +365,7 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
             );
             return response;
         }
-    }
-    let quota_free = quota.is_none();
-    let wanted = match (&quota, limiter.leases.lock()) {
-        (None, Ok(leases)) => leases.wanted(&window_key, per_minute, now),
-        _ => 1,
+        Plan::Ask(units) => units,
     };
 
     let reserved = quota.as_ref().map(|q| Reservation {
@@ -324,28 +376,19 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
     let bucket = window_key.clone();
     let decision = match repo::gcra(redis, window_key, per_minute, window_ms, wanted, quota).await {
         Ok(decision) => decision,
-        Err(unavailable @ AppError::Unavailable(_)) => return unavailable.into_response(),
+        Err(unavailable @ AppError::Unavailable(_)) => {
+            limiter.fetch_failed(&bucket, wanted);
+            return unavailable.into_response();
+        }
         Err(err) => {
+            limiter.fetch_failed(&bucket, wanted);
             tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
             return next.run(request).await;
         }
     };
     let (decision, rejection, granted) = decision;
-    if rejection.is_none()
-        && quota_free
-        && let Ok(mut leases) = limiter.leases.lock()
-    {
-        // Also for a single unit: it marks the client busy, so its next request leases.
-        leases.record(
-            bucket.clone(),
-            Lease {
-                units: granted.saturating_sub(1),
-                remaining: decision.remaining,
-                full_at: now + Duration::from_millis(decision.reset_ms),
-                until: now + LEASE_TTL,
-                leased_at: now,
-            },
-        );
+    if quota_free && let Ok(mut leases) = limiter.leases.lock() {
+        leases.granted(&bucket, wanted, granted, &decision, now);
     }
     let remaining = decision.remaining + granted.saturating_sub(1);
     let mut response = match rejection {
@@ -443,4 +486,82 @@ fn set_headers(headers: &mut HeaderMap, limit: u64, remaining: u64, reset_ms: u6
         "ratelimit-reset",
         HeaderValue::from(reset_ms.div_ceil(1000)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(remaining: u64) -> Decision {
+        Decision {
+            allowed: true,
+            remaining,
+            reset_ms: 1000,
+            retry_after_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_slow_client_never_leases() {
+        let mut leases = Leases::default();
+        let start = Instant::now();
+        for i in 0..20 {
+            // One request every 150 ms: never more than one per period.
+            let now = start + Duration::from_millis(150 * i);
+            assert!(matches!(leases.plan("c", 600, now), Plan::Ask(1)));
+        }
+    }
+
+    #[test]
+    fn a_busy_client_leases_what_it_used_in_the_last_period_one_fetch_at_a_time() {
+        let mut leases = Leases::default();
+        let start = Instant::now();
+        // 30 requests in the first period, each asking for one unit.
+        for _ in 0..30 {
+            assert!(matches!(leases.plan("c", 100_000, start), Plan::Ask(1)));
+        }
+        let now = start + LEASE_TTL;
+        let Plan::Ask(wanted) = leases.plan("c", 100_000, now) else {
+            panic!("nothing leased yet");
+        };
+        assert_eq!(wanted, 30);
+        // While that lease is fetched, others ask for one unit.
+        assert!(matches!(leases.plan("c", 100_000, now), Plan::Ask(1)));
+        leases.granted("c", wanted, wanted, &decision(500), now);
+        for left in (0..29).rev() {
+            match leases.plan("c", 100_000, now) {
+                Plan::Spent(remaining, _) => assert_eq!(remaining, 500 + left),
+                Plan::Ask(_) => panic!("leased units not spent"),
+            }
+        }
+        // Spent out: ask again; and leased units expire after LEASE_TTL.
+        let Plan::Ask(again) = leases.plan("c", 100_000, now) else {
+            panic!()
+        };
+        leases.granted("c", again, again, &decision(0), now);
+        assert!(matches!(
+            leases.plan("c", 100_000, now + 2 * LEASE_TTL),
+            Plan::Ask(_)
+        ));
+    }
+
+    #[test]
+    fn a_lease_is_at_most_two_percent_of_the_limit() {
+        let mut leases = Leases::default();
+        let start = Instant::now();
+        for _ in 0..500 {
+            leases.plan("c", 600, start);
+        }
+        assert!(matches!(
+            leases.plan("c", 600, start + LEASE_TTL),
+            Plan::Ask(12)
+        ));
+        for _ in 0..500 {
+            leases.plan("d", 99, start);
+        }
+        assert!(matches!(
+            leases.plan("d", 99, start + LEASE_TTL),
+            Plan::Ask(1)
+        ));
+    }
 }
