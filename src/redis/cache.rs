@@ -33,7 +33,7 @@
 //!   refresh) never read from here: they run in scripts.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -223,9 +223,7 @@ impl Cache {
     }
 
     fn shard_of(&self, group: &[u8]) -> usize {
-        let mut hasher = self.hasher.build_hasher();
-        group.hash(&mut hasher);
-        (hasher.finish() as usize) % SHARDS
+        (self.hasher.hash_one(group) as usize) % SHARDS
     }
 
     fn lock(&self, shard: usize) -> std::sync::MutexGuard<'_, Shard> {
