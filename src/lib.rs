@@ -28,7 +28,7 @@
 //!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
 //!   - [`jobs`]: the e-mail list queue and its reliable worker (BLMOVE, leases).
 //!   - [`leaderboards`]: a sorted set per board, a hash per player entry, one slot.
-//!   - [`rate_limits`]: exact sliding windows in one script; the API limiter; quotas.
+//!   - [`rate_limits`]: exact sliding windows in one script; the API limiter (GCRA); quotas.
 //!   - [`analytics`]: counters, unique visitors (sets + HyperLogLog), cohorts.
 //!   - [`experiments`]: sticky weighted assignment (HSETNX in a script).
 //!   - [`app_config`]: the typed `config:app` hash.
@@ -57,6 +57,7 @@ pub mod analytics;
 pub mod app;
 pub mod app_config;
 pub mod carts;
+pub mod client_ip;
 pub mod config;
 pub mod docs;
 pub mod error;

@@ -176,6 +176,33 @@ pub async fn record_redis_info(redis: &Redis) {
     }
 }
 
+/// Sets the client-side cache's figures (`client_cache_*`) from this process's cache:
+/// hits, misses and invalidations since start (counters), entries held and whether it
+/// is serving (tracking up). Nothing when the cache is off.
+pub fn record_cache(redis: &Redis) {
+    let _ = handle();
+    let Some(stats) = redis.cache_stats() else {
+        return;
+    };
+    metrics::describe_counter!(
+        "client_cache_hits_total",
+        "Reads served from the client-side cache"
+    );
+    metrics::describe_counter!(
+        "client_cache_misses_total",
+        "Cacheable reads that went to Redis"
+    );
+    metrics::describe_counter!(
+        "client_cache_invalidations_total",
+        "Cached entries dropped because Redis reported their key changed or this process wrote it"
+    );
+    metrics::counter!("client_cache_hits_total").absolute(stats.hits);
+    metrics::counter!("client_cache_misses_total").absolute(stats.misses);
+    metrics::counter!("client_cache_invalidations_total").absolute(stats.invalidations);
+    metrics::gauge!("client_cache_entries").set(stats.entries as f64);
+    metrics::gauge!("client_cache_live").set(if stats.live { 1.0 } else { 0.0 });
+}
+
 fn parse_info(info: &str) -> impl Iterator<Item = (&str, f64)> {
     info.lines().filter_map(|line| {
         let (field, value) = line.trim().split_once(':')?;

@@ -149,9 +149,10 @@ async fn claim_sku(redis: &Redis, product_id: &str, sku: &str) -> AppResult<()> 
 }
 
 /// One product, or `None`.
+/// Served from the client-side cache when it holds it: for display, never for a
+/// decision (stock is taken and checked in scripts).
 pub async fn get(redis: &Redis, id: &str) -> AppResult<Option<Product>> {
-    let hash: HashMap<String, String> = redis.conn().hgetall(redis.keys.product(id)).await?;
-    Ok(Product::from_hash(&hash))
+    Ok(get_many(redis, &[id.to_string()]).await?.pop().flatten())
 }
 
 /// Whether a product exists.
@@ -161,20 +162,12 @@ pub async fn exists(redis: &Redis, id: &str) -> AppResult<bool> {
 
 /// Many products in one batch (one pipeline per slot on a cluster), in the order of
 /// `ids`; `None` where a product does not exist.
+/// Through the client-side cache, like [`get`].
 pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Product>>> {
-    let mut batch = Batch::new();
-    for id in ids {
-        let key = redis.keys.product(id);
-        batch.add(key.clone(), redis::cmd("HGETALL").arg(&key).clone());
-    }
-    let replies = batch.run(&redis.conn).await?;
-    Ok(replies
-        .into_iter()
-        .map(|reply| {
-            let hash: HashMap<String, String> = redis::from_redis_value(reply).unwrap_or_default();
-            Product::from_hash(&hash)
-        })
-        .collect())
+    let hashes = redis
+        .hgetall_cached(ids.iter().map(|id| redis.keys.product(id)))
+        .await?;
+    Ok(hashes.iter().map(Product::from_hash).collect())
 }
 
 /// A page of the catalog, or of one category: the index, then every product in one

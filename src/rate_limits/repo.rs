@@ -3,8 +3,8 @@
 //! | key | type | holds |
 //! |---|---|---|
 //! | `ratelimit:user:{id}:check:<key>` | sorted set (TTL = window) | `<running total>:<cost>` → admission time (µs), one member per admitted `POST /v1/rate-limits/check` of that user |
-//! | `ratelimit:ip:{ip}` | sorted set (TTL = 1 min) | the API limiter's window of an anonymous client |
-//! | `ratelimit:user:{id}:api` | sorted set (TTL = 1 min) | the API limiter's window of a user |
+//! | `ratelimit:gcra:{ip}` | string (PX = until the bucket is full) | the API limiter's GCRA state (TAT, µs) of an anonymous client |
+//! | `ratelimit:user:{id}:gcra` | string (PX = until the bucket is full) | the API limiter's GCRA state of a user |
 //! | `ratelimit:user:{id}:quota:<hour>` | hash (TTL = rest of the hour) | endpoint → uses this hour |
 //!
 //! Windows hold one member per admitted request, whatever its cost (see
@@ -35,7 +35,8 @@ pub struct QuotaUse<'a> {
     pub ms_left_in_hour: i64,
 }
 
-/// Runs the sliding window (and quota) for one request: one EVALSHA.
+/// Runs the sliding window (and quota) for one request: one EVALSHA of
+/// `rate_limit.lua`.
 pub async fn check(
     redis: &Redis,
     window_key: String,
@@ -44,22 +45,66 @@ pub async fn check(
     cost: u64,
     quota: Option<QuotaUse<'_>>,
 ) -> AppResult<(Decision, Option<Rejection>)> {
-    let mut invocation = scripts::RATE_LIMIT.prepare_invoke();
-    invocation.key(window_key);
+    let (decision, rejection, _) = run(
+        &scripts::RATE_LIMIT,
+        redis,
+        window_key,
+        &[limit, window_ms, cost],
+        quota,
+    )
+    .await?;
+    Ok((decision, rejection))
+}
+
+/// Runs GCRA (and quota) for one request of the API limiter: one EVALSHA of
+/// `gcra.lua`, which grants 1 unit, or up to `up_to` units when the bucket holds them
+/// (a lease the caller spends locally); the decision and the units granted (0 when
+/// refused).
+pub async fn gcra(
+    redis: &Redis,
+    key: String,
+    limit: u64,
+    window_ms: u64,
+    up_to: u64,
+    quota: Option<QuotaUse<'_>>,
+) -> AppResult<(Decision, Option<Rejection>, u64)> {
+    run(
+        &scripts::GCRA,
+        redis,
+        key,
+        &[limit, window_ms, 1, up_to.max(1)],
+        quota,
+    )
+    .await
+}
+
+/// One call of a limit script: `args`, then the quota's, with the reply decoded. Both
+/// scripts answer `{granted, remaining, reset_ms, retry_after_ms, reason}`.
+async fn run(
+    script: &redis::Script,
+    redis: &Redis,
+    key: String,
+    args: &[u64],
+    quota: Option<QuotaUse<'_>>,
+) -> AppResult<(Decision, Option<Rejection>, u64)> {
+    let mut invocation = script.prepare_invoke();
+    invocation.key(key);
     if let Some(quota) = &quota {
         invocation.key(&quota.key);
     }
-    invocation.arg(limit).arg(window_ms).arg(cost);
+    for arg in args {
+        invocation.arg(*arg);
+    }
     if let Some(quota) = &quota {
         invocation
             .arg(quota.endpoint)
             .arg(quota.limit)
             .arg(quota.ms_left_in_hour);
     }
-    let (allowed, remaining, reset_ms, retry_after_ms, reason): (u8, i64, i64, i64, String) =
+    let (granted, remaining, reset_ms, retry_after_ms, reason): (i64, i64, i64, i64, String) =
         invocation.invoke_async(&mut redis.conn()).await?;
     let decision = Decision {
-        allowed: allowed == 1,
+        allowed: granted >= 1,
         remaining: remaining.max(0) as u64,
         reset_ms: reset_ms.max(0) as u64,
         retry_after_ms: if retry_after_ms < 0 {
@@ -73,7 +118,7 @@ pub async fn check(
         "quota" => Some(Rejection::Quota),
         _ => None,
     };
-    Ok((decision, rejection))
+    Ok((decision, rejection, granted.max(0) as u64))
 }
 
 /// Gives back `units` of a quota reserved by [`check`] for a request that did not

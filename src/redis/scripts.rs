@@ -32,6 +32,7 @@ script!(LEADERBOARD_SCORE, "leaderboard_score.lua");
 script!(LEADERBOARD_RESULT, "leaderboard_result.lua");
 script!(LEADERBOARD_AROUND, "leaderboard_around.lua");
 script!(RATE_LIMIT, "rate_limit.lua");
+script!(GCRA, "gcra.lua");
 script!(REFUND_QUOTA, "refund_quota.lua");
 script!(ASSIGN_VARIANT, "assign_variant.lua");
 script!(EMAIL_REQUEUE, "email_requeue.lua");

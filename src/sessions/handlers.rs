@@ -1,10 +1,7 @@
 //! HTTP handlers for sessions.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -12,7 +9,7 @@ use super::model::{Login, LoginResponse, Session, SessionList};
 use super::{repo, token};
 use crate::accounts::{self, ClientInfo};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser, SESSION_COOKIE, ValidPath};
+use crate::extract::{AppJson, AuthUser, ClientIp, SESSION_COOKIE, ValidPath};
 use crate::state::AppState;
 
 /// Log in
@@ -44,14 +41,12 @@ use crate::state::AppState;
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(ip_address): ClientIp,
     headers: HeaderMap,
     AppJson(input): AppJson<Login>,
 ) -> AppResult<Response> {
     let client = ClientInfo {
-        ip_address: connect_info
-            .map(|Extension(ConnectInfo(addr))| addr.ip().to_string())
-            .unwrap_or_default(),
+        ip_address,
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -99,14 +99,25 @@ pub async fn create(
     Ok((token, record))
 }
 
-/// Validates a session and, when due, slides its idle timeout (one script, one round
-/// trip; read-only unless the refresh interval has passed).
+/// Validates a session and, when due, slides its idle timeout: read-only unless the
+/// refresh interval has passed. With the client-side cache live, the session hash, its
+/// expiry and the user hash usually come from memory (no round trip at all); Redis
+/// invalidates them on any change (a revocation, a refresh, the user's deletion).
+/// Whatever must write (a due refresh, deleting a session whose user is gone or whose
+/// lifetime is over) runs `session_touch.lua`: one atomic script, one round trip.
 pub async fn touch(
     redis: &Redis,
     session: &SessionRef,
     settings: &Settings,
 ) -> AppResult<Option<SessionRecord>> {
     let now = time::now();
+    if redis.cache_is_live() {
+        match check_cached(redis, session, settings, time::unix_ms(now)).await? {
+            Checked::Valid(record) => return Ok(Some(record)),
+            Checked::Gone => return Ok(None),
+            Checked::NeedsScript => {}
+        }
+    }
     let reply: HashMap<String, String> = scripts::SESSION_TOUCH
         .key(redis.keys.session(&session.user_id, &session.id))
         .key(redis.keys.user(&session.user_id))
@@ -123,6 +134,74 @@ pub async fn touch(
     Ok(
         SessionRecord::from_hash(&session.id, &reply, idle_expires_at_ms)
             .filter(|record| record.user_id == session.user_id),
+    )
+}
+
+/// What the cached check found.
+enum Checked {
+    Valid(SessionRecord),
+    Gone,
+    /// The script must run: a refresh is due, or the session must be deleted.
+    NeedsScript,
+}
+
+/// The read-only part of `session_touch.lua`, on `HGETALL` of the session,
+/// `PEXPIRETIME` of it (absolute, so a cached reply stays true; PTTL would not) and
+/// `HGETALL` of the user, each through the cache. Decides exactly as the script does;
+/// every case in which the script would write is left to it.
+async fn check_cached(
+    redis: &Redis,
+    session: &SessionRef,
+    settings: &Settings,
+    now_ms: i64,
+) -> AppResult<Checked> {
+    let key = redis.keys.session(&session.user_id, &session.id);
+    let user_key = redis.keys.user(&session.user_id);
+    let replies = redis
+        .read_cached(vec![
+            (key.clone(), redis::cmd("HGETALL").arg(&key).clone()),
+            (key.clone(), redis::cmd("PEXPIRETIME").arg(&key).clone()),
+            (
+                user_key.clone(),
+                redis::cmd("HGETALL").arg(&user_key).clone(),
+            ),
+        ])
+        .await?;
+    let mut replies = replies.into_iter();
+    let mut next = || replies.next().unwrap_or(Value::Nil);
+    let hash: HashMap<String, String> = redis::from_redis_value(next())?;
+    let idle_expires_at_ms: i64 = redis::from_redis_value(next())?;
+    let user: HashMap<String, String> = redis::from_redis_value(next())?;
+
+    let Some(absolute) = hash
+        .get("expires_at_ms")
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return Ok(Checked::Gone);
+    };
+    // -2: no such key; a past time: expired, not yet removed by Redis.
+    if idle_expires_at_ms == -2 || (idle_expires_at_ms >= 0 && idle_expires_at_ms <= now_ms) {
+        return Ok(Checked::Gone);
+    }
+    let user_gone = !user.contains_key("username") || user.contains_key("deleting");
+    // -1: no TTL at all (the script gives it one).
+    if user_gone || absolute <= now_ms || idle_expires_at_ms < 0 {
+        return Ok(Checked::NeedsScript);
+    }
+    let idle_ms = settings.session_idle().as_millis() as i64;
+    let refresh_ms = settings.session_refresh().as_millis() as i64;
+    let ttl = (absolute - now_ms).min(idle_ms);
+    let pttl = idle_expires_at_ms - now_ms;
+    if ttl - pttl >= refresh_ms {
+        return Ok(Checked::NeedsScript);
+    }
+    Ok(
+        match SessionRecord::from_hash(&session.id, &hash, idle_expires_at_ms)
+            .filter(|record| record.user_id == session.user_id)
+        {
+            Some(record) => Checked::Valid(record),
+            None => Checked::Gone,
+        },
     )
 }
 

@@ -34,7 +34,6 @@ use redis::{AsyncCommands, Value};
 use super::identity;
 use super::model::{Role, User, UserChanges, UserField};
 use crate::error::{AppError, AppResult};
-use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
 use crate::redis::{Redis, scripts};
 
@@ -133,45 +132,13 @@ fn with_login_count(mut user: User) -> User {
 }
 
 /// The whole user, or only `fields` (HMGET), with follow counts when asked; `None` if
-/// there is no such user. One round trip: every key is in the user's slot.
+/// there is no such user. Served from the client-side cache when it holds the hash
+/// and counts, else one round trip (every key is in the user's slot).
 pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppResult<Option<User>> {
-    let user_key = redis.keys.user(id);
-    let followers = redis.keys.user_part(id, UserPart::Followers);
-    let following = redis.keys.user_part(id, UserPart::Following);
-    let mut conn = redis.conn();
-
-    let Some(fields) = fields else {
-        let (hash, follower_count, following_count): (HashMap<String, String>, u64, u64) =
-            redis::pipe()
-                .hgetall(&user_key)
-                .zcard(&followers)
-                .zcard(&following)
-                .query_async(&mut conn)
-                .await?;
-        if hash.is_empty() {
-            return Ok(None);
-        }
-        return Ok(Some(with_login_count(User::from_hash(
-            &hash,
-            Some(follower_count),
-            Some(following_count),
-        ))));
-    };
-
-    let names = hmget_names(fields);
-    let (values, follower_count, following_count): (Vec<Option<String>>, u64, u64) = redis::pipe()
-        .hmget(&user_key, &names)
-        .zcard(&followers)
-        .zcard(&following)
-        .query_async(&mut conn)
-        .await?;
-    Ok(user_from_hmget(
-        &names,
-        values,
-        fields,
-        follower_count,
-        following_count,
-    ))
+    Ok(get_many(redis, &[id.to_string()], fields)
+        .await?
+        .pop()
+        .flatten())
 }
 
 /// The hash fields to HMGET for `fields`: `id` first, so a missing user shows.
@@ -218,8 +185,9 @@ fn user_from_hmget(
 }
 
 /// Many users at once, in the order of `ids` (`None` where there is no such user): the
-/// whole users, or only `fields`. One batch (one pipeline per slot on a cluster), with
-/// the follow counts only when they are asked for.
+/// whole users, or only `fields`, with the follow counts only when they are asked for.
+/// Through the client-side cache; what it does not hold is read in one batch (one
+/// pipeline per slot on a cluster).
 pub async fn get_many(
     redis: &Redis,
     ids: &[String],
@@ -229,22 +197,23 @@ pub async fn get_many(
     let with_counts = fields.is_none_or(|f| {
         f.contains(&UserField::FollowerCount) || f.contains(&UserField::FollowingCount)
     });
-    let mut batch = Batch::new();
+    let mut reads = Vec::with_capacity(ids.len() * 3);
     for id in ids {
         let key = redis.keys.user(id);
         let read = match &names {
             None => redis::cmd("HGETALL").arg(&key).clone(),
             Some(names) => redis::cmd("HMGET").arg(&key).arg(names).clone(),
         };
-        batch.add(key.clone(), read);
+        reads.push((key, read));
         if with_counts {
             for part in [UserPart::Followers, UserPart::Following] {
                 let counted = redis.keys.user_part(id, part);
-                batch.add(key.clone(), redis::cmd("ZCARD").arg(counted).clone());
+                let zcard = redis::cmd("ZCARD").arg(&counted).clone();
+                reads.push((counted, zcard));
             }
         }
     }
-    let replies = batch.run(&redis.conn).await?;
+    let replies = redis.read_cached(reads).await?;
     let per_user = if with_counts { 3 } else { 1 };
     let mut users = Vec::with_capacity(ids.len());
     for replies in replies.chunks(per_user) {

@@ -19,8 +19,6 @@
 //! because the author index is what finds them: a crash leaves index entries that
 //! readers skip and remove, and the retry finishes from the same index.
 
-use std::collections::HashMap;
-
 use redis::AsyncCommands;
 
 use super::model::{Comment, Post};
@@ -104,24 +102,17 @@ pub async fn index_recent(redis: &Redis, post_id: &str, at_ms: i64) -> AppResult
 
 /// One post; `None` if there is no such post.
 pub async fn get(redis: &Redis, id: &str) -> AppResult<Option<Post>> {
-    let hash: HashMap<String, String> = redis.conn().hgetall(redis.keys.post(id)).await?;
-    Ok(Post::from_hash(&hash))
+    Ok(get_many(redis, &[id.to_string()]).await?.pop().flatten())
 }
 
-/// Many posts in the order of `ids` (`None` where a post is gone): one batch of
-/// HGETALLs, one pipeline per slot on a cluster.
+/// Many posts in the order of `ids` (`None` where a post is gone): what the
+/// client-side cache holds from memory, the rest in one batch of HGETALLs (one
+/// pipeline per slot on a cluster).
 pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Post>>> {
-    let mut batch = Batch::new();
-    for id in ids {
-        let key = redis.keys.post(id);
-        batch.add(key.clone(), redis::cmd("HGETALL").arg(&key).clone());
-    }
-    let mut posts = Vec::with_capacity(ids.len());
-    for reply in batch.run(&redis.conn).await? {
-        let hash: HashMap<String, String> = redis::from_redis_value(reply)?;
-        posts.push(Post::from_hash(&hash));
-    }
-    Ok(posts)
+    let hashes = redis
+        .hgetall_cached(ids.iter().map(|id| redis.keys.post(id)))
+        .await?;
+    Ok(hashes.iter().map(Post::from_hash).collect())
 }
 
 /// The author of a post; `None` if there is no such post.
