@@ -86,6 +86,31 @@ const SERIES: &[(&str, Kind, &str)] = &[
         Kind::Gauge,
         "Redis INFO connected_clients, per node",
     ),
+    (
+        "client_cache_hits_total",
+        Kind::Counter,
+        "Reads served from the client-side cache",
+    ),
+    (
+        "client_cache_misses_total",
+        Kind::Counter,
+        "Cacheable reads that went to Redis",
+    ),
+    (
+        "client_cache_invalidations_total",
+        Kind::Counter,
+        "Cached entries dropped because Redis reported their key changed or this process wrote it",
+    ),
+    (
+        "client_cache_entries",
+        Kind::Gauge,
+        "Entries held by the client-side cache",
+    ),
+    (
+        "client_cache_live",
+        Kind::Gauge,
+        "1 while the client-side cache serves (its tracking connections are up), else 0",
+    ),
 ];
 
 /// Gives the recorder the `# HELP` text of every series in [`SERIES`].
@@ -184,18 +209,6 @@ pub fn record_cache(redis: &Redis) {
     let Some(stats) = redis.cache_stats() else {
         return;
     };
-    metrics::describe_counter!(
-        "client_cache_hits_total",
-        "Reads served from the client-side cache"
-    );
-    metrics::describe_counter!(
-        "client_cache_misses_total",
-        "Cacheable reads that went to Redis"
-    );
-    metrics::describe_counter!(
-        "client_cache_invalidations_total",
-        "Cached entries dropped because Redis reported their key changed or this process wrote it"
-    );
     metrics::counter!("client_cache_hits_total").absolute(stats.hits);
     metrics::counter!("client_cache_misses_total").absolute(stats.misses);
     metrics::counter!("client_cache_invalidations_total").absolute(stats.invalidations);
