@@ -14,7 +14,7 @@
 //! channel's slot instead of being broadcast across the whole cluster bus.
 
 mod handlers;
-pub mod hub;
+pub(crate) mod hub;
 mod repo;
 
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,7 @@
 //! across slots; every later change is one script on the order ([`service`]); every
 //! creation and change is appended to `events:orders` ([`events_repo`]) and published live.
 
-pub mod checkout;
+pub(crate) mod checkout;
 pub mod events_repo;
 mod handlers;
 pub mod model;

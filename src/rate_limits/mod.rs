@@ -10,11 +10,11 @@
 //!   per-endpoint hourly quotas ([`quotas`], seed 002's hash of per-endpoint uses);
 //! - `POST /v1/rate-limits/check`, for other services that want the same guarantee.
 
-pub mod api_limiter;
+pub(crate) mod api_limiter;
 mod handlers;
-pub mod model;
+pub(crate) mod model;
 pub mod quotas;
-pub mod repo;
+pub(crate) mod repo;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -10,10 +10,10 @@
 //! of their sessions, and failed logins are throttled per account and per address.
 
 mod handlers;
-pub mod model;
+pub(crate) mod model;
 pub mod repo;
-pub mod throttle;
-pub mod token;
+pub(crate) mod throttle;
+pub(crate) mod token;
 
 pub use model::SessionRecord;
 

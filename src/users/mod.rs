@@ -8,9 +8,9 @@
 
 mod handlers;
 pub mod identity;
-pub mod model;
+pub(crate) mod model;
 pub mod password;
-pub mod repo;
+pub(crate) mod repo;
 
 pub use model::{PublicUser, Role, User};
 
