@@ -504,21 +504,15 @@ async fn write_recent(redis: &Redis, options: &Options) -> anyhow::Result<u64> {
     if total == 0 {
         return Ok(0);
     }
-    let key = redis.keys.recent_posts();
-    let mut zadd = redis::cmd("ZADD");
-    zadd.arg(&key);
     // Post times grow with m * users + n: walk down from the newest.
-    for index in (total.saturating_sub(RECENT_CAP as u64)..total).rev() {
-        let (m, n) = (index / options.users, index % options.users + 1);
-        zadd.arg(post_at(options, n, m)).arg(post_id(options, n, m));
-    }
-    let _: () = redis::pipe()
-        .atomic()
-        .add_command(zadd)
-        .ignore()
-        .zremrangebyrank(&key, 0, -(RECENT_CAP as isize) - 1)
-        .ignore()
-        .query_async(&mut redis.conn())
-        .await?;
+    let entries: Vec<(i64, String)> = (total.saturating_sub(RECENT_CAP as u64)..total)
+        .rev()
+        .map(|index| {
+            let (m, n) = (index / options.users, index % options.users + 1);
+            (post_at(options, n, m), post_id(options, n, m))
+        })
+        .collect();
+    let entries: Vec<(i64, &str)> = entries.iter().map(|(at, id)| (*at, id.as_str())).collect();
+    crate::social::posts::repo::index_recent_many(redis, &entries).await?;
     Ok(2)
 }
