@@ -27,13 +27,14 @@
 -- ARGV[5]  quota field (only with KEYS[2])
 -- ARGV[6]  quota limit per hour (only with KEYS[2])
 -- ARGV[7]  ms until the quota hour ends (only with KEYS[2]; also the hash's TTL)
--- Returns: {granted, remaining, reset_ms, retry_after_ms, reason}
---   granted         units granted: 0 when refused, else cost..ARGV[4]
+-- Returns (tagged, like every script with several outcomes):
+--   {'allowed', remaining, reset_ms, granted}
+--   {'window' | 'quota', remaining, reset_ms, retry_after_ms}
+--   granted         units granted: cost..ARGV[4]
 --   remaining       whole requests the client could send at once now (after this one)
 --   reset_ms        ms until the bucket is full again
---   retry_after_ms  when rejected: ms until this same request would be allowed
---                   (-1 if never: cost above the limit); 0 when allowed
---   reason          'ok', 'window' or 'quota'
+--   retry_after_ms  ms until this same request would be allowed (-1 if never: cost
+--                   above the limit)
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local limit = tonumber(ARGV[1])
@@ -61,14 +62,14 @@ if room < cost then
   if cost <= limit then
     retry = ms(tat + cost * interval - capacity - now)
   end
-  return {0, room, ms(tat - now), retry, 'window'}
+  return {'window', room, ms(tat - now), retry}
 end
 local granted = math.min(most, room)
 
 if KEYS[2] then
   local quota_used = tonumber(redis.call('HGET', KEYS[2], ARGV[5]) or '0')
   if quota_used + granted > tonumber(ARGV[6]) then
-    return {0, room, ms(tat - now), tonumber(ARGV[7]), 'quota'}
+    return {'quota', room, ms(tat - now), tonumber(ARGV[7])}
   end
   redis.call('HINCRBY', KEYS[2], ARGV[5], granted)
   redis.call('PEXPIRE', KEYS[2], ARGV[7])
@@ -76,4 +77,4 @@ end
 
 local next_tat = tat + granted * interval
 redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', ms(next_tat - now) + 1)
-return {granted, remaining_at(next_tat), ms(next_tat - now), 0, 'ok'}
+return {'allowed', remaining_at(next_tat), ms(next_tat - now), granted}

@@ -11,11 +11,11 @@
 //!   per-endpoint hourly quotas ([`quotas`], seed 002's hash of per-endpoint uses) in
 //!   the same script.
 
-pub mod api_limiter;
+pub(crate) mod api_limiter;
 mod handlers;
-pub mod model;
+pub(crate) mod model;
 pub mod quotas;
-pub mod repo;
+pub(crate) mod repo;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

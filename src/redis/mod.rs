@@ -19,10 +19,10 @@
 pub mod batch;
 pub mod cache;
 pub mod keys;
-pub mod paging;
-pub mod redact;
-pub mod scripts;
-pub mod set_scan;
+pub(crate) mod paging;
+pub(crate) mod redact;
+pub(crate) mod scripts;
+pub(crate) mod set_scan;
 
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;

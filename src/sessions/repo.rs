@@ -92,11 +92,35 @@ pub async fn create(
     for (field, value) in fields {
         invocation.arg(field).arg(value);
     }
-    let login_count: u64 = invocation.invoke_async(&mut redis.conn()).await?;
-    if login_count == 0 {
-        return Err(AppError::Unauthorized("Invalid login or password."));
+    let reply: Value = invocation.invoke_async(&mut redis.conn()).await?;
+    match scripts::decode("open_session", reply)? {
+        Opened::Opened { login_count } => {
+            tracing::debug!(user_id = new.user_id, login_count, "session opened");
+            Ok((token, record))
+        }
+        Opened::Refused => Err(AppError::Unauthorized("Invalid login or password.")),
     }
-    Ok((token, record))
+}
+
+/// The reply of `open_session.lua`: `{'opened', login_count}` or `{'refused'}` (the
+/// user is gone, being deleted, or changed password while the login was verified).
+#[derive(Debug, Clone, PartialEq)]
+enum Opened {
+    Opened { login_count: u64 },
+    Refused,
+}
+
+impl redis::FromRedisValue for Opened {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: scripts::Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("opened", 1) => Ok(Opened::Opened {
+                login_count: reply.value(0)?,
+            }),
+            ("refused", 0) => Ok(Opened::Refused),
+            _ => Err(reply.unexpected()),
+        }
+    }
 }
 
 /// Validates a session and, when due, slides its idle timeout: read-only unless the
@@ -314,4 +338,84 @@ pub async fn set_role(redis: &Redis, user_id: &str, role: Role) -> AppResult<()>
             .await?;
     }
     Ok(())
+}
+
+/// Takes a slot in each login-attempt counter (`sessions::throttle`): INCR, then
+/// PEXPIRE NX so the window starts at the first attempt. Answers each counter's
+/// (count, ms left in its window), in the order given. One round trip (one pipeline
+/// per slot on a cluster).
+pub(crate) async fn count_attempts(
+    redis: &Redis,
+    keys: [&String; 2],
+    window_ms: u64,
+) -> AppResult<[(u64, i64); 2]> {
+    let mut batch = Batch::new();
+    for key in keys {
+        batch.add(key.clone(), redis::cmd("INCR").arg(key).clone());
+        batch.add(
+            key.clone(),
+            redis::cmd("PEXPIRE")
+                .arg(key)
+                .arg(window_ms)
+                .arg("NX")
+                .clone(),
+        );
+        batch.add(key.clone(), redis::cmd("PTTL").arg(key).clone());
+    }
+    let replies = batch.run(&redis.conn).await?;
+    let number = |v: &Value| redis::from_redis_value::<i64>(v.clone()).unwrap_or(0);
+    let counter = |i: usize| (number(&replies[3 * i]) as u64, number(&replies[3 * i + 2]));
+    Ok([counter(0), counter(1)])
+}
+
+/// After a successful login: forgets the account's attempts and gives the address
+/// its slot back (`give_back_attempt.lua`), concurrently.
+pub(crate) async fn forget_attempts(
+    redis: &Redis,
+    account_key: &str,
+    ip_key: &str,
+) -> AppResult<()> {
+    let forget = async {
+        redis::cmd("DEL")
+            .arg(account_key)
+            .query_async::<i64>(&mut redis.conn())
+            .await
+    };
+    let give_back = async {
+        scripts::GIVE_BACK_ATTEMPT
+            .key(ip_key)
+            .invoke_async::<Value>(&mut redis.conn())
+            .await
+    };
+    let (_, reply) = tokio::try_join!(forget, give_back)?;
+    // An expired counter has nothing to give back: both outcomes are fine.
+    let _: scripts::IfExists<(i64,)> = scripts::decode("give_back_attempt", reply)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(tag: &str, values: &[i64]) -> Value {
+        let mut items = vec![Value::BulkString(tag.as_bytes().to_vec())];
+        items.extend(values.iter().map(|v| Value::Int(*v)));
+        Value::Array(items)
+    }
+
+    #[test]
+    fn open_session_replies_decode_and_the_old_zero_is_a_500_not_a_401() {
+        let opened: Opened = scripts::decode("open_session", reply("opened", &[3])).unwrap();
+        assert_eq!(opened, Opened::Opened { login_count: 3 });
+        let refused: Opened = scripts::decode("open_session", reply("refused", &[])).unwrap();
+        assert_eq!(refused, Opened::Refused);
+        for odd in [Value::Int(0), reply("opened", &[]), reply("refused", &[1])] {
+            match scripts::decode::<Opened>("open_session", odd.clone()) {
+                Err(AppError::Internal(err)) => {
+                    assert!(err.to_string().contains("open_session"), "{err}")
+                }
+                other => panic!("{odd:?} gave {other:?}"),
+            }
+        }
+    }
 }

@@ -35,6 +35,7 @@ use super::identity;
 use super::model::{Role, User, UserChanges, UserField};
 use crate::error::{AppError, AppResult};
 use crate::redis::keys::UserPart;
+use crate::redis::scripts::IfExists;
 use crate::redis::{Redis, scripts};
 
 /// The hash field holding the password hash (compact form, or a PHC string).
@@ -62,6 +63,29 @@ pub struct NewUser {
     pub created_at: String,
 }
 
+impl NewUser {
+    /// The stored form of a new user (`user:{id}`'s fields): the one definition that
+    /// [`create`] and the synthetic seed both write.
+    pub(crate) fn fields(&self, id: &str) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("id", id.to_string()),
+            ("username", self.username.clone()),
+            ("email", self.email.clone()),
+            ("name", self.name.clone()),
+            ("role", self.role.as_str().to_string()),
+            ("created_at", self.created_at.clone()),
+            (PASSWORD_FIELD, self.password_hash.clone()),
+        ];
+        if let Some(bio) = self.bio.clone().filter(|b| !b.is_empty()) {
+            fields.push(("bio", bio));
+        }
+        if let Some(avatar) = self.avatar.clone().filter(|a| !a.is_empty()) {
+            fields.push(("avatar", avatar));
+        }
+        fields
+    }
+}
+
 /// Registers a user (see the module docs for the step order). 409 when the username or
 /// e-mail is taken; nothing of the attempt is left behind then.
 pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
@@ -74,22 +98,7 @@ pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
             .to_string(),
     };
     let user_key = redis.keys.user(&id);
-
-    let mut fields: Vec<(&str, String)> = vec![
-        ("id", id.clone()),
-        ("username", new.username.clone()),
-        ("email", new.email.clone()),
-        ("name", new.name.clone()),
-        ("role", new.role.as_str().to_string()),
-        ("created_at", new.created_at.clone()),
-        (PASSWORD_FIELD, new.password_hash.clone()),
-    ];
-    if let Some(bio) = new.bio.clone().filter(|b| !b.is_empty()) {
-        fields.push(("bio", bio));
-    }
-    if let Some(avatar) = new.avatar.clone().filter(|a| !a.is_empty()) {
-        fields.push(("avatar", avatar));
-    }
+    let fields = new.fields(&id);
     // Step 1: the pending user (same slot: one MULTI).
     let _: () = redis::pipe()
         .atomic()
@@ -276,17 +285,16 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
             invocation.arg(field).arg(value);
         }
     }
-    let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
-    if reply.is_empty() {
+    let reply: Value = invocation.invoke_async(&mut redis.conn()).await?;
+    let reply: IfExists<(HashMap<String, String>, u64, u64)> =
+        scripts::decode("patch_hash", reply)?;
+    let Some((hash, followers, following)) = reply.done() else {
         // The user went away meanwhile: free the address claimed for them.
         if email_changes && let Some(new_email) = &new_email {
             identity::release_all(redis, id, &[(Identity::Email, normalize(new_email))]).await?;
         }
         return Ok(None);
-    }
-    let (hash, followers, following): (HashMap<String, String>, u64, u64) =
-        redis::from_redis_value(Value::Array(reply))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("patch_hash reply: {e}")))?;
+    };
 
     if email_changes && let Some(old) = old_email {
         identity::release_all(redis, id, &[(Identity::Email, normalize(&old))]).await?;
@@ -365,13 +373,14 @@ pub async fn replace_password_hash(
     expected: &str,
     new_hash: &str,
 ) -> AppResult<bool> {
-    let replaced: i64 = scripts::SET_PASSWORD
+    let reply: Value = scripts::SET_PASSWORD
         .key(redis.keys.user(id))
         .arg(expected)
         .arg(new_hash)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(replaced == 1)
+    let swap: scripts::PasswordSwap = scripts::decode("set_password", reply)?;
+    Ok(swap == scripts::PasswordSwap::Replaced)
 }
 
 /// Sets a user's role; false when there is no such user.

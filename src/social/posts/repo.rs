@@ -88,10 +88,16 @@ pub async fn index_for_author(
 
 /// Adds the post to `posts:recent` and trims it to [`RECENT_CAP`] (one MULTI: one key).
 pub async fn index_recent(redis: &Redis, post_id: &str, at_ms: i64) -> AppResult<()> {
+    index_recent_many(redis, &[(at_ms, post_id)]).await
+}
+
+/// Adds `(at_ms, post id)` entries (at least one) to `posts:recent` and trims it to
+/// [`RECENT_CAP`] (one MULTI: one key); the synthetic seed writes its newest posts so.
+pub(crate) async fn index_recent_many(redis: &Redis, entries: &[(i64, &str)]) -> AppResult<()> {
     let key = redis.keys.recent_posts();
     let _: () = redis::pipe()
         .atomic()
-        .zadd(&key, post_id, at_ms)
+        .zadd_multiple(&key, entries)
         .ignore()
         .zremrangebyrank(&key, 0, -(RECENT_CAP as isize) - 1)
         .ignore()
