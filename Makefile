@@ -25,7 +25,7 @@ SDK_IMPORT_CHECK := import importlib, pkgutil, agora_sdk; \
     print(f"sdk-check: client generated, compiled and imported ({len(mods)} modules)")
 
 .PHONY: help run redis-stop test bench compose-check sdk-check lint openapi clean-data \
-        ensure-redis ensure-pytools fuzz sdk-flow
+        ensure-redis ensure-pytools fuzz sdk-flow readme
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) \
@@ -39,27 +39,15 @@ run: ensure-redis ## Start a local Redis (.data/, port AGORA_REDIS_PORT=6380), s
 redis-stop: ## Stop the local Redis started by `make run`
 	scripts/local-redis.sh stop
 
-test: ensure-redis ensure-pytools ## Full suite: standalone + cluster cargo tests, compose-check, sdk-check, sdk-flow, fuzz, realworld
-	@start=$$(date +%s); \
-	$(CARGO) test --locked; status=$$?; \
-	echo "==> topology standalone: cargo test took $$(( $$(date +%s) - start ))s (exit $$status)"; \
-	exit $$status
-	@start=$$(date +%s); \
-	AGORA_TEST_CLUSTER=1 $(CARGO) test --locked; status=$$?; \
-	echo "==> topology cluster (3 masters + 3 replicas): cargo test took $$(( $$(date +%s) - start ))s (exit $$status)"; \
-	exit $$status
-	$(MAKE) --no-print-directory compose-check
-	$(MAKE) --no-print-directory sdk-check
-	scripts/sdk-flow.sh
-	$(MAKE) --no-print-directory fuzz
-	$(MAKE) --no-print-directory realworld
+test: ensure-redis ensure-pytools ## Full suite, each phase named and timed, summary at the end (TEST_PHASES="..." picks some)
+	@MAKE="$(MAKE)" scripts/test-phases.sh
+
+readme: ensure-redis ## Run the README's curl walk-through on a live, freshly seeded service and check what it states
+	scripts/build-debug.sh
+	python3 scripts/readme_walkthrough.py
 
 bench: ensure-redis ## Hot endpoints (wrk) next to redis-benchmark, round trips, memory; then the social figures
-	@command -v wrk >/dev/null 2>&1 || { \
-	    echo "bench: installing wrk" >&2; \
-	    SUDO=""; [ "$$(id -u)" -ne 0 ] && command -v sudo >/dev/null && SUDO=sudo; \
-	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null; \
-	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@command -v wrk >/dev/null 2>&1 || scripts/apt-install.sh wrk
 	$(CARGO) build --release --locked --bin agora --example bench --example social_bench
 	target/release/examples/bench
 	target/release/examples/social_bench

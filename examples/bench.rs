@@ -14,8 +14,11 @@
 //! It starts its own `redis-server` (a free port, no persistence), loads the demo seed
 //! and a synthetic data set with `agora seed --synthetic` (pipelined), and runs the
 //! real `agora serve` binary (rate limiter off, workers off so billing does not compete
-//! for the cores; restarted once with the limiter on to measure it). Everything is
-//! stopped at the end. wrk, Agora and Redis share the machine's cores: the figures
+//! for the cores; restarted with the limiter on to measure it: admitting everything,
+//! at the default 600/min where wrk's one client is refused, and behind a trusted
+//! proxy for the bytes per limited client). The client-side cache stays at its
+//! default; each row shows its hit rate from `/metrics`. Everything is stopped at the
+//! end. wrk, Agora and Redis share the machine's cores: the figures
 //! compare layers on one box; they are not the capacity of a deployment.
 //!
 //! Round trips are counted by a TCP proxy between a second Agora and Redis (a burst of
@@ -75,8 +78,15 @@ struct Bench {
     client: reqwest::Client,
 }
 
-/// `agora serve` on a free port against `redis_url`; the process and its base URL.
-async fn start_agora(bin: &str, redis_url: &str, rate_limit: u64) -> (Killed, String) {
+/// `agora serve` on a free port against `redis_url` (API limiter at `rate_limit` per
+/// `AGORA_RATE_LIMIT_WINDOW_MS`, by default 1 s; `env` overrides); the process and its
+/// base URL.
+async fn start_agora(
+    bin: &str,
+    redis_url: &str,
+    rate_limit: u64,
+    env: &[(&str, &str)],
+) -> (Killed, String) {
     let port = free_port();
     let child = Command::new(bin)
         .args([
@@ -91,6 +101,7 @@ async fn start_agora(bin: &str, redis_url: &str, rate_limit: u64) -> (Killed, St
         .env("AGORA_RATE_LIMIT", rate_limit.to_string())
         .env("AGORA_RATE_LIMIT_WINDOW_MS", "1000")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{bin}: {e} (build it: cargo build --release)"));
@@ -251,6 +262,49 @@ impl Bench {
         }
     }
 
+    /// The client-side cache's (hits, misses) so far, from Agora's `/metrics`
+    /// (zeros when the cache is off).
+    async fn cache_counts(&self, base: &str) -> (f64, f64) {
+        let text = self
+            .client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let figure = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (
+            figure("client_cache_hits_total"),
+            figure("client_cache_misses_total"),
+        )
+    }
+
+    /// [`Bench::wrk`], with the cache hit rate (%) over the measured run and warm-up.
+    async fn wrk_with_hit_rate(
+        &self,
+        base: &str,
+        case: &Case,
+        conns: usize,
+        run: &str,
+    ) -> (Figures, f64) {
+        let (hits_before, misses_before) = self.cache_counts(base).await;
+        let figures = self.wrk(base, case, conns, run);
+        let (hits, misses) = self.cache_counts(base).await;
+        let (hits, misses) = (hits - hits_before, misses - misses_before);
+        let rate = if hits + misses > 0.0 {
+            100.0 * hits / (hits + misses)
+        } else {
+            f64::NAN
+        };
+        (figures, rate)
+    }
+
     /// One request of `case` to `base`; its status.
     async fn request(&self, base: &str, case: &Case, key: &str) -> u16 {
         let url = format!("{base}{}", case.path);
@@ -364,7 +418,7 @@ async fn main() {
             .to_string()
     };
 
-    let (agora_process, base) = start_agora(&bin, &redis_url, 0).await;
+    let (agora_process, base) = start_agora(&bin, &redis_url, 0, &[]).await;
     let client = reqwest::Client::new();
     let login: Value = client
         .post(format!("{base}/v1/sessions"))
@@ -535,11 +589,15 @@ async fn main() {
     }
 
     let mut rows = Vec::new();
+    let mut hit_rates = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         eprintln!("bench: {} ...", case.name);
-        let through_agora = bench.wrk(&base, case, bench.conns, &format!("case{i}"));
+        let (through_agora, hit_rate) = bench
+            .wrk_with_hit_rate(&base, case, bench.conns, &format!("case{i}"))
+            .await;
         let direct = bench.redis_benchmark(&case.rb_args);
         rows.push((through_agora, direct));
+        hit_rates.push(hit_rate);
     }
     let checkout_c1 = bench.wrk(&base, &cases[3], 1, "checkout-c1");
     let hincrby = bench.redis_benchmark(&strings(&["HINCRBY", "product:{rb}", "stock", "-1"]));
@@ -548,7 +606,7 @@ async fn main() {
     let upstream = format!("127.0.0.1:{redis_port}");
     let (proxy_port, trips) = counting_proxy(upstream).await;
     let (_proxied_process, proxied) =
-        start_agora(&bin, &format!("redis://127.0.0.1:{proxy_port}"), 0).await;
+        start_agora(&bin, &format!("redis://127.0.0.1:{proxy_port}"), 0, &[]).await;
     let mut counts = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         // One request first, so connections and scripts are in place.
@@ -571,11 +629,22 @@ async fn main() {
         counts.push((round_trips, calls));
     }
 
-    // The limiter's own cost on GET /v1/users/{id}: a limit too high to reject, a 1 s
-    // window so its sorted set stays near real-world sizes at these rates.
+    // The limiter's own cost on GET /v1/users/{id}, as deployed by default (GCRA, the
+    // default 60 s window) with a limit too high to reject: every request is admitted
+    // by one script call. Then at the default limit (600/min): wrk's one client is
+    // over it after 600 requests and refused locally, without a Redis call.
     drop(agora_process);
-    let (_limited_process, limited) = start_agora(&bin, &redis_url, 1_000_000_000).await;
-    let limiter_on = bench.wrk(&limited, &cases[0], bench.conns, "limiter");
+    let default_window = [("AGORA_RATE_LIMIT_WINDOW_MS", "60000")];
+    let (limited_process, limited) =
+        start_agora(&bin, &redis_url, 1_000_000_000, &default_window).await;
+    let rb_hgetall = bench.redis_benchmark(&cases[0].rb_args);
+    let (limiter_on, limiter_hit_rate) = bench
+        .wrk_with_hit_rate(&limited, &cases[0], bench.conns, "limiter")
+        .await;
+    drop(limited_process);
+    let (_refusing_process, refusing) = start_agora(&bin, &redis_url, 600, &default_window).await;
+    let refused = bench.wrk(&refusing, &cases[0], bench.conns, "refused");
+    let limiter_bytes = limiter_memory(&bin, &redis_url, &bench).await;
 
     let (load1, load5, load15) = load_average();
     println!();
@@ -588,14 +657,16 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| agora endpoint | req/s | p50 ms | p99 ms | redis-benchmark (same run) | req/s | p50 ms | p99 ms | ratio | round trips/req | commands/req |"
+        "| agora endpoint | req/s | p50 ms | p99 ms | redis-benchmark (same run) | req/s | p50 ms | p99 ms | ratio | round trips/req | commands/req | cache hit rate |"
     );
-    println!("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
-    for ((case, (a, r)), (round_trips, calls)) in cases.iter().zip(&rows).zip(&counts) {
+    println!("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (((case, (a, r)), (round_trips, calls)), hit_rate) in
+        cases.iter().zip(&rows).zip(&counts).zip(&hit_rates)
+    {
         let total: u64 = calls.values().sum();
         let note = non_2xx(a.errors);
         println!(
-            "| {}{note} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            "| {}{note} | {:.0} | {:.2} | {:.2} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} | {} |",
             case.name,
             a.rps,
             a.p50,
@@ -606,7 +677,8 @@ async fn main() {
             r.p99,
             a.rps / r.rps,
             round_trips,
-            total as f64 / COUNTED_REQUESTS as f64
+            total as f64 / COUNTED_REQUESTS as f64,
+            percent(*hit_rate)
         );
     }
     println!(
@@ -634,17 +706,93 @@ async fn main() {
     );
     let off = rows[0].0.rps;
     println!(
-        "API limiter on GET /v1/users/{{id}}: {off:.0} -> {:.0} req/s ({:+.1}%), p99 {:.2} ms{}",
+        "API limiter on GET /v1/users/{{id}}: {off:.0} -> {:.0} req/s ({:+.1}%), p99 {:.2} ms, cache hit rate {}{}",
         limiter_on.rps,
         (limiter_on.rps - off) / off * 100.0,
         limiter_on.p99,
+        percent(limiter_hit_rate),
         non_2xx(limiter_on.errors)
+    );
+    println!(
+        "GET /v1/users/{{id}} / HGETALL (redis-benchmark, same run): limiter off {:.2}x ({off:.0} / {:.0}), limiter on {:.2}x ({:.0} / {:.0}, HGETALL re-measured next to it)",
+        off / rows[0].1.rps,
+        rows[0].1.rps,
+        limiter_on.rps / rb_hgetall.rps,
+        limiter_on.rps,
+        rb_hgetall.rps,
+    );
+    println!(
+        "a client over the default limit (600/min), refused locally: {:.0} req/s of 429, p99 {:.2} ms",
+        refused.rps, refused.p99
+    );
+    println!(
+        "API limiter state per active client (GCRA, {LIMITER_CLIENTS} clients): MEMORY USAGE {:.0} bytes per key, used_memory {:+.0} bytes per client",
+        limiter_bytes.0, limiter_bytes.1
     );
 
     memory_per_entity(&mut bench, &options).await;
     let layout_users = env_usize("BENCH_LAYOUT_USERS", 100_000) as u64;
     layout_comparison(layout_users).await;
     let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A hit rate for the table (`-` when nothing cacheable was read).
+fn percent(rate: f64) -> String {
+    if rate.is_nan() {
+        "-".into()
+    } else {
+        format!("{rate:.1}%")
+    }
+}
+
+/// Clients the limiter memory figure is measured over.
+const LIMITER_CLIENTS: usize = 2000;
+
+/// Bytes the API limiter keeps per active client: an Agora trusting 127.0.0.1 as a
+/// proxy gets one request from each of [`LIMITER_CLIENTS`] forwarded addresses; the
+/// average `MEMORY USAGE` of their keys and the `used_memory` growth per client.
+async fn limiter_memory(bin: &str, redis_url: &str, bench: &Bench) -> (f64, f64) {
+    let (_process, base) = start_agora(
+        bin,
+        redis_url,
+        600,
+        &[
+            ("AGORA_RATE_LIMIT_WINDOW_MS", "60000"),
+            ("AGORA_TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
+    .await;
+    let mut conn = bench.redis().await;
+    let address = |i: usize| format!("10.{}.{}.{}", i / 65536, (i / 256) % 256, i % 256);
+    // One request first: connections, scripts and the process's own allocations.
+    let _ = bench
+        .client
+        .get(format!("{base}/v1/config"))
+        .header("x-forwarded-for", "10.255.255.255")
+        .send()
+        .await;
+    let before = used_memory(&mut conn).await;
+    for chunk in (0..LIMITER_CLIENTS).collect::<Vec<_>>().chunks(50) {
+        let requests = chunk.iter().map(|&i| {
+            bench
+                .client
+                .get(format!("{base}/v1/config"))
+                .header("x-forwarded-for", address(i))
+                .send()
+        });
+        for response in futures::future::join_all(requests).await {
+            assert!(response.unwrap().status().is_success());
+        }
+    }
+    let after = used_memory(&mut conn).await;
+    let keys: Vec<String> = (0..LIMITER_CLIENTS)
+        .step_by(10)
+        .map(|i| format!("ratelimit:gcra:{{{}}}", address(i)))
+        .collect();
+    (
+        average_usage(&mut conn, &keys).await,
+        (after as f64 - before as f64) / LIMITER_CLIENTS as f64,
+    )
 }
 
 /// A warning to append when wrk saw error responses.

@@ -10,16 +10,17 @@
 -- ARGV[2n] the identifier value for KEYS[n] (already lower-cased)
 -- ARGV[2n+1] a stale owner that may be replaced ('' for none): the caller passes the
 --          id found in a previous attempt once it has checked that user is gone
--- Returns: {} when every identifier is now owned by ARGV[1];
---          {n, owner} for the first identifier held by someone else.
+-- Returns: {'claimed'} when every identifier is now owned by ARGV[1];
+--          {'taken', n, owner} for the first identifier held by someone else
+--          (nothing written).
 local claimant = ARGV[1]
 for n = 1, #KEYS do
   local owner = redis.call('HGET', KEYS[n], ARGV[2 * n])
   if owner and owner ~= claimant and owner ~= ARGV[2 * n + 1] then
-    return {n, owner}
+    return {'taken', n, owner}
   end
 end
 for n = 1, #KEYS do
   redis.call('HSET', KEYS[n], ARGV[2 * n], claimant)
 end
-return {}
+return {'claimed'}

@@ -7,7 +7,7 @@
 -- or the session is opened after the revocation and the revocation answered before it.
 -- Seed 002 writes the session hash and the user's fields as separate commands.
 --
--- It refuses (returns 0) when the user hash is gone, when the account is being
+-- It refuses (answers {'refused'}) when the user hash is gone, when the account is being
 -- deleted, or when the password hash is no longer the one the login verified (the
 -- password was changed while argon2 was running): a login can never outlive the
 -- credentials it proved. Beyond ARGV[8] sessions per user the oldest are ended, so
@@ -26,12 +26,12 @@
 -- ARGV[8]  most sessions a user may hold at once
 -- ARGV[9]  prefix of the user's session keys (user:{id}:session:)
 -- ARGV[10..] the session's field/value pairs
--- Returns: the new login_count, or 0 when the login is refused (nothing written).
+-- Returns: {'opened', new login_count}, or {'refused'} (nothing written).
 -- (the hash is in `pw`, or in `password_hash` for users stored before)
 local user = redis.call('HMGET', KEYS[1], 'pw', 'password_hash', 'deleting')
 local stored = user[1] or user[2]
 if not stored or user[3] or stored ~= ARGV[7] then
-  return 0
+  return {'refused'}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
@@ -51,4 +51,4 @@ end
 redis.call('HSET', KEYS[3], unpack(fields))
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
 redis.call('HSET', KEYS[1], 'last_login', ARGV[4])
-return redis.call('HINCRBY', KEYS[1], 'login_count', 1)
+return {'opened', redis.call('HINCRBY', KEYS[1], 'login_count', 1)}

@@ -8,9 +8,10 @@
 -- KEYS[1]  the hash
 -- KEYS[2..] optional sorted sets in the same slot whose ZCARD is returned
 -- ARGV     field, value, field, value, ... (an empty value removes the field)
--- Returns: {} when the hash does not exist, else {flat HGETALL, ZCARD of KEYS[2], ...}.
+-- Returns: {'missing'} when the hash does not exist (nothing written), else
+--          {'done', flat HGETALL, ZCARD of KEYS[2], ...}.
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  return {}
+  return {'missing'}
 end
 for i = 1, #ARGV, 2 do
   if ARGV[i + 1] == '' then
@@ -19,7 +20,7 @@ for i = 1, #ARGV, 2 do
     redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
   end
 end
-local reply = {redis.call('HGETALL', KEYS[1])}
+local reply = {'done', redis.call('HGETALL', KEYS[1])}
 for n = 2, #KEYS do
   table.insert(reply, redis.call('ZCARD', KEYS[n]))
 end

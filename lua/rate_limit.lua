@@ -30,12 +30,12 @@
 -- ARGV[4]  quota field (only with KEYS[2])
 -- ARGV[5]  quota limit per hour (only with KEYS[2])
 -- ARGV[6]  ms until the quota hour ends (only with KEYS[2]; also the hash's TTL)
--- Returns: {allowed 1|0, remaining, reset_ms, retry_after_ms, reason}
+-- Returns: {'allowed', remaining, reset_ms}, or {'window' | 'quota', remaining, reset_ms,
+--          retry_after_ms} when the window or the quota rejects the request
 --   remaining       units left in the window after this request
 --   reset_ms        ms until the oldest counted request leaves the window
---   retry_after_ms  when rejected: ms until this same request would be allowed
---                   (-1 if never: cost above the limit); 0 when allowed
---   reason          'ok', 'window' or 'quota'
+--   retry_after_ms  ms until this same request would be allowed (-1 if never: cost
+--                   above the limit)
 local MOD = 1125899906842624 -- 2^50
 
 local time = redis.call('TIME')
@@ -93,13 +93,13 @@ if used + cost > limit then
     local _, _, at = entry(low)
     retry = ms_until_gone(at)
   end
-  return {0, math.max(0, limit - used), ms_until_gone(oldest_at), retry, 'window'}
+  return {'window', math.max(0, limit - used), ms_until_gone(oldest_at), retry}
 end
 
 if KEYS[2] then
   local quota_used = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
   if quota_used + cost > tonumber(ARGV[5]) then
-    return {0, limit - used, ms_until_gone(oldest_at), tonumber(ARGV[6]), 'quota'}
+    return {'quota', limit - used, ms_until_gone(oldest_at), tonumber(ARGV[6])}
   end
   redis.call('HINCRBY', KEYS[2], ARGV[4], cost)
   redis.call('PEXPIRE', KEYS[2], ARGV[6])
@@ -110,4 +110,4 @@ local total = (newest_total + cost) % MOD
 redis.call('ZADD', KEYS[1], string.format('%d', at), string.format('%d:%d', total, cost))
 -- The newest entry leaves the window `window` after `at` (1 ms margin for a µs bump).
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1)
-return {1, limit - used - cost, ms_until_gone(oldest_at or at), 0, 'ok'}
+return {'allowed', limit - used - cost, ms_until_gone(oldest_at or at)}

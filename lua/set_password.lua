@@ -10,12 +10,13 @@
 -- KEYS[1]  user hash (user:{id})
 -- ARGV[1]  the password hash the caller verified
 -- ARGV[2]  the new password hash
--- Returns: 1 when replaced, 0 when the user is gone, being deleted, or the hash changed.
+-- Returns: {'replaced'}, or {'refused'} when the user is gone, being deleted, or the
+--          hash changed (nothing written).
 local user = redis.call('HMGET', KEYS[1], 'pw', 'password_hash', 'deleting')
 local stored = user[1] or user[2]
 if not stored or user[3] or stored ~= ARGV[1] then
-  return 0
+  return {'refused'}
 end
 redis.call('HSET', KEYS[1], 'pw', ARGV[2])
 redis.call('HDEL', KEYS[1], 'password_hash')
-return 1
+return {'replaced'}

@@ -21,30 +21,16 @@ if [ -x "$VENV/bin/check-jsonschema" ] && [ -x "$VENV/bin/openapi-python-client"
 fi
 
 if ! command -v python3 >/dev/null 2>&1; then
-    echo "error: python3 not found on PATH" >&2
-    exit 1
+    echo "ensure-pytools: python3 not found; installing it" >&2
+    "$ROOT/scripts/apt-install.sh" python3 python3-venv
 fi
-
-apt_install() {
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1; then
-            sudo="sudo"
-        else
-            echo "error: need to apt-get install $* but not root and no sudo" >&2
-            return 1
-        fi
-    fi
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
 
 if [ ! -x "$VENV/bin/python" ]; then
     mkdir -p "$ROOT/.tools"
     if ! python3 -m venv "$VENV" 2>/dev/null; then
         echo "ensure-pytools: 'python3 -m venv' failed; installing python3-venv" >&2
         rm -rf "$VENV"
-        apt_install python3-venv
+        "$ROOT/scripts/apt-install.sh" python3-venv
         python3 -m venv "$VENV"
     fi
 fi

@@ -11,7 +11,8 @@
 # Environment:
 #   LIVE_DIR    state folder (pids, ports, logs, Redis data); default .tools/live.
 #               Use a different one per concurrent instance.
-#   AGORA_BIN   agora binary; default target/debug/agora (built with cargo build).
+#   AGORA_BIN   agora binary; default target/debug/agora (built by scripts/build-debug.sh,
+#               the way cargo test builds it, when missing).
 #   LIVE_ENV    extra VAR=value pairs (space separated) passed to `agora serve`.
 #   LIVE_SEED   1 (default) seeds the demo data; 0 starts empty (suites that count
 #               every article, such as the RealWorld Postman collection).
@@ -133,7 +134,7 @@ do_start() {
     command -v redis-server >/dev/null || { log "redis-server not found (run scripts/ensure-redis.sh)"; exit 1; }
     if [ ! -x "$AGORA_BIN" ]; then
         log "building $AGORA_BIN"
-        (cd "$ROOT" && cargo build --quiet --locked) >&2
+        "$ROOT/scripts/build-debug.sh"
     fi
     mkdir -p "$LIVE_DIR/data"
     # A start interrupted half-way leaves nothing running.

@@ -8,6 +8,8 @@
 #   2. TypeScript: openapi-typescript turns openapi/openapi.json into
 #      .tools/sdk-check/agora.d.ts; tsc --noEmit --strict type-checks it together
 #      with sdk/typescript_usage.ts, which uses the generated types.
+#   3. /docs: sdk/docs_padlocks.js loads Swagger UI from the same live service in jsdom
+#      and checks every operation's padlock before and after authorizing.
 # Run `make sdk-check` first (the Makefile target does).
 set -euo pipefail
 
@@ -29,7 +31,10 @@ test -s "$SDK_OUT/agora.d.ts" || { echo "error: openapi-typescript wrote nothing
 echo "sdk-flow: $(grep -cE '^    "/[^"]*": \{' "$SDK_OUT/agora.d.ts" || true) paths typed in .tools/sdk-check/agora.d.ts; tsc --noEmit --strict OK"
 
 echo "==> sdk-flow: Python client against a live service"
-cargo build --quiet --locked
+scripts/build-debug.sh
 trap 'scripts/live-service.sh stop' EXIT
 url="$(scripts/live-service.sh start)"
 PYTHONPATH="$SDK_OUT" "$ROOT/.tools/venv/bin/python" sdk/python_flow.py "$url"
+
+echo "==> sdk-flow: /docs padlocks in Swagger UI (jsdom)"
+NODE_PATH="$ROOT/.tools/npm/node_modules" node sdk/docs_padlocks.js "$url"

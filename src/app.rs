@@ -20,7 +20,6 @@ use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::AppError;
 use crate::ops::metrics;
@@ -71,7 +70,7 @@ pub fn router(state: AppState) -> Router {
     // Install the recorder before the first request, so no request goes uncounted.
     metrics::handle();
 
-    let mut api = api.merge(SwaggerUi::new("/docs").url("/openapi.json", doc));
+    let mut api = api.merge(crate::docs::router(doc));
     // With `AGORA_RATE_LIMIT=0` the limiter is not installed at all (no per-request cost).
     if limiter_on {
         api = api.route_layer(middleware::from_fn_with_state(limiter, api_limiter::limit));

@@ -357,6 +357,32 @@ pub struct Settings {
         global = true
     )]
     pub lock_fence_retention_secs: u64,
+
+    /// Entries (command replies) of the client-side cache of hot reads: user, post,
+    /// product and session hashes and follow counts, invalidated by Redis (RESP3
+    /// client tracking). About 1 KB each at most; 0 turns the cache off.
+    #[arg(
+        long,
+        env = "AGORA_CACHE_ENTRIES",
+        default_value_t = 50_000,
+        value_parser = clap::value_parser!(u64).range(0..=10_000_000),
+        global = true
+    )]
+    pub cache_entries: u64,
+
+    /// Comma-separated addresses or CIDR ranges of the reverse proxies in front of
+    /// Agora. Only a connection from one of them has its `Forwarded` /
+    /// `X-Forwarded-For` header believed (the rightmost address that is not a trusted
+    /// proxy is the client); from anyone else the header is ignored. Empty: the
+    /// connection's own address is the client.
+    #[arg(
+        long,
+        env = "AGORA_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::client_ip::parse_proxy,
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

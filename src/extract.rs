@@ -218,18 +218,37 @@ where
 
 /// The client's address as text (`""` when the connection info is missing, as in
 /// in-process tests): the key of per-address throttles and what a session records.
+/// Behind a proxy listed in `AGORA_TRUSTED_PROXIES` it comes from `Forwarded` /
+/// `X-Forwarded-For` ([`crate::client_ip`]); from any other peer those are ignored.
 pub struct ClientIp(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl ClientIp {
+    /// The client address of a request with these `extensions` and `headers`.
+    pub fn of(
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+        trusted: &[ipnet::IpNet],
+    ) -> ClientIp {
+        ClientIp(
+            extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| crate::client_ip::client_ip(info.0.ip(), headers, trusted).to_string())
+                .unwrap_or_default(),
+        )
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip().to_string())
-                .unwrap_or_default(),
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp::of(
+            &parts.extensions,
+            &parts.headers,
+            &state.settings.trusted_proxies,
         ))
     }
 }

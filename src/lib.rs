@@ -28,7 +28,7 @@
 //!   - [`sessions`]: hashed tokens, sliding idle TTL in one script, per-user index.
 //!   - [`jobs`]: the e-mail list queue and its reliable worker (BLMOVE, leases).
 //!   - [`leaderboards`]: a sorted set per board, a hash per player entry, one slot.
-//!   - [`rate_limits`]: exact sliding windows in one script; the API limiter; quotas.
+//!   - [`rate_limits`]: exact sliding windows in one script; the API limiter (GCRA); quotas.
 //!   - [`analytics`]: counters, unique visitors (sets + HyperLogLog), cohorts.
 //!   - [`experiments`]: sticky weighted assignment (HSETNX in a script).
 //!   - [`app_config`]: the typed `config:app` hash.
@@ -52,34 +52,36 @@
 //!   [`workers`] (the billing consumer group, the order sweeper).
 
 pub mod accounts;
-pub mod admin;
-pub mod analytics;
+pub(crate) mod admin;
+pub(crate) mod analytics;
 pub mod app;
-pub mod app_config;
-pub mod carts;
+pub(crate) mod app_config;
+pub(crate) mod carts;
+pub mod client_ip;
 pub mod config;
+pub(crate) mod docs;
 pub mod error;
-pub mod experiments;
+pub(crate) mod experiments;
 pub mod extract;
 pub mod jobs;
-pub mod leaderboards;
-pub mod locks;
+pub(crate) mod leaderboards;
+pub(crate) mod locks;
 pub mod notifications;
-pub mod openapi;
-pub mod ops;
+pub(crate) mod openapi;
+pub(crate) mod ops;
 pub mod orders;
-pub mod pagination;
+pub(crate) mod pagination;
 pub mod products;
 pub mod rate_limits;
 pub mod realworld;
 pub mod redis;
 pub mod seed;
-pub mod server;
+pub(crate) mod server;
 pub mod sessions;
 pub mod social;
 pub mod state;
 pub mod telemetry;
 pub mod time;
 pub mod users;
-pub mod validate;
+pub(crate) mod validate;
 pub mod workers;

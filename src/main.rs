@@ -27,7 +27,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = cli.settings;
+    let mut settings = cli.settings;
+    // The client-side cache serves HTTP reads; the other commands only write or run
+    // workers, so they need neither it nor its tracking connections.
+    if !matches!(cli.command, Command::Serve { .. }) {
+        settings.cache_entries = 0;
+    }
     match cli.command {
         Command::Openapi => {
             println!("{}", app::openapi().to_pretty_json()?);

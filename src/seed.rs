@@ -8,7 +8,7 @@
 //! `agora seed --synthetic --users N ...` writes large generated data sets instead
 //! (see [`synthetic`]), for benchmarks and memory figures.
 
-pub mod progress;
+pub(crate) mod progress;
 pub mod synthetic;
 
 use std::path::Path;

@@ -30,7 +30,8 @@ impl AppState {
             keys,
             Duration::from_secs(settings.redis_startup_secs),
         )
-        .await?;
+        .await?
+        .with_cache(settings.cache_entries as usize);
         Ok(AppState {
             notifications: crate::notifications::Hub::new(redis.clone()),
             redis,

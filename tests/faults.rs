@@ -11,8 +11,12 @@
 //!   after its replica is promoted the same service process serves those slots again.
 //!
 //! Each test runs in one pass of `make test` only (the one matching its topology), so
-//! the suite pays for each fault once. Both print their measured windows with the
-//! prefix `fault-window:` (see them with `cargo test --test faults -- --nocapture`).
+//! the suite pays for each fault once; in the other pass it is reported as *ignored*.
+//! libtest decides "ignored" at compile time only, so this file has its own `main`
+//! (`harness = false` in Cargo.toml) with libtest-mimic, which marks the other
+//! topology's test ignored at run time and otherwise takes the usual libtest
+//! arguments (filters, `--ignored`, `--nocapture`). Both print their measured windows
+//! with the prefix `fault-window:` (see them with `make faults`).
 
 #[allow(dead_code)]
 #[path = "api/helpers.rs"]
@@ -32,6 +36,43 @@ use redis_test::cluster::{RedisCluster, RedisClusterConfiguration};
 use serde_json::{Value, json};
 
 use helpers::{TestApp, cluster_mode, spawn_app_on};
+
+/// Runs the fault test of this run's topology and reports the other one as ignored.
+fn main() -> std::process::ExitCode {
+    let args = libtest_mimic::Arguments::from_args();
+    let cluster = cluster_mode();
+    let trials = vec![
+        trial(
+            "redis_killed_and_restarted_under_load_loses_no_acknowledged_write",
+            cluster,
+            redis_killed_and_restarted_under_load_loses_no_acknowledged_write,
+        ),
+        trial(
+            "a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_the_service",
+            !cluster,
+            a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_the_service,
+        ),
+    ];
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// A test on its own 4-thread runtime, ignored when `ignored` (the other topology).
+fn trial<F: std::future::Future<Output = ()> + 'static>(
+    name: &'static str,
+    ignored: bool,
+    test: fn() -> F,
+) -> libtest_mimic::Trial {
+    libtest_mimic::Trial::test(name, move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+            .block_on(test());
+        Ok(())
+    })
+    .with_ignored_flag(ignored)
+}
 
 /// The service's request timeout in these tests (its default).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -331,12 +372,7 @@ impl Drop for AofRedis {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_write() {
-    if cluster_mode() {
-        eprintln!("fault-window: standalone kill/restart test runs without AGORA_TEST_CLUSTER");
-        return;
-    }
     let dir =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("faults-aof-{}", std::process::id()));
     let mut redis = tokio::task::spawn_blocking(move || AofRedis::start(&dir))
@@ -508,12 +544,7 @@ fn cluster_nodes(port: u16) -> redis::RedisResult<Vec<Node>> {
         .collect())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_the_service() {
-    if !cluster_mode() {
-        eprintln!("fault-window: cluster failover test runs with AGORA_TEST_CLUSTER=1");
-        return;
-    }
     let test_started = Instant::now();
     let mut cluster = tokio::task::spawn_blocking(|| {
         RedisCluster::new(RedisClusterConfiguration {

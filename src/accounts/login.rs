@@ -21,16 +21,11 @@ pub(crate) struct ClientInfo {
 }
 
 impl ClientInfo {
-    /// The peer address (when the server recorded it) and the first 256 characters of
-    /// the `User-Agent`.
-    pub fn of_request(
-        connect_info: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
-        headers: &axum::http::HeaderMap,
-    ) -> ClientInfo {
+    /// The client address (`ClientIp`: the peer, or what a trusted proxy says) and
+    /// the first 256 characters of the `User-Agent`.
+    pub fn of_request(ip_address: String, headers: &axum::http::HeaderMap) -> ClientInfo {
         ClientInfo {
-            ip_address: connect_info
-                .map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip().to_string())
-                .unwrap_or_default(),
+            ip_address,
             user_agent: headers
                 .get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())

@@ -13,7 +13,7 @@
 //!   propagation into denormalized posts, the password change, the admin grant.
 //! - [`login`]: credentials checked under the login throttle, then a session opened.
 
-pub mod lifecycle;
+pub(crate) mod lifecycle;
 mod login;
 
 pub use lifecycle::grant_admin;

@@ -12,8 +12,6 @@ pub mod model;
 pub mod repo;
 pub mod service;
 
-pub use model::Cart;
-
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -13,10 +13,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use redis::Value;
-
 use super::EmailJob;
-use crate::redis::{DedicatedConn, Redis, scripts};
+use super::repo::{self, Finish};
+use crate::redis::{DedicatedConn, Redis};
 use crate::time;
 
 /// Delivers one e-mail.
@@ -151,17 +150,8 @@ impl<M: Mailer> EmailWorker<M> {
         if self.conn.is_none() {
             self.conn = Some(self.redis.dedicated().await?);
         }
-        let keys = &self.redis.keys;
         let conn = self.conn.as_mut().expect("connection just made");
-        let taken: redis::RedisResult<Option<String>> = redis::cmd("BLMOVE")
-            .arg(keys.email_queue())
-            .arg(keys.email_processing())
-            .arg("RIGHT")
-            .arg("LEFT")
-            .arg(self.config.block.as_secs_f64())
-            .query_async(conn)
-            .await;
-        let raw = match taken {
+        let raw = match repo::take(&self.redis, conn, self.config.block).await {
             Ok(Some(raw)) => raw,
             Ok(None) => return Ok(None),
             Err(err) => {
@@ -173,12 +163,7 @@ impl<M: Mailer> EmailWorker<M> {
             .map(|job| job.id)
             .unwrap_or_else(|_| raw.clone());
         let deadline = time::unix_ms(time::now()) + self.config.lease.as_millis() as i64;
-        let _: () = redis::cmd("HSET")
-            .arg(keys.email_leases())
-            .arg(id)
-            .arg(deadline)
-            .query_async(&mut self.redis.conn())
-            .await?;
+        repo::lease(&self.redis, &id, deadline).await?;
         Ok(Some(raw))
     }
 
@@ -190,27 +175,21 @@ impl<M: Mailer> EmailWorker<M> {
         payload: &str,
         due_ms: i64,
     ) -> anyhow::Result<()> {
-        let keys = &self.redis.keys;
-        let held: i64 = scripts::EMAIL_FINISH
-            .key(keys.email_processing())
-            .key(keys.email_leases())
-            .key(keys.email_outbox())
-            .key(keys.email_retry())
-            .key(keys.email_dead())
-            .key(keys.email_outbox_delivered())
-            .key(keys.email_outbox_total())
-            .key(keys.email_outbox_adopting())
-            .arg(outcome)
-            .arg(raw)
-            .arg(id)
-            .arg(payload)
-            .arg(due_ms)
-            .arg(time::unix_ms(time::now()))
-            .arg(self.config.outbox_retention.as_millis() as u64)
-            .arg(self.config.outbox_max)
-            .invoke_async(&mut self.redis.conn())
-            .await?;
-        if held == 0 {
+        let finish = Finish {
+            outcome,
+            raw,
+            id,
+            payload,
+            due_ms,
+        };
+        let held = repo::finish(
+            &self.redis,
+            &finish,
+            self.config.outbox_retention,
+            self.config.outbox_max,
+        )
+        .await?;
+        if !held {
             tracing::warn!(job = id, "job was requeued while held (lease expired)");
         }
         Ok(())
@@ -218,17 +197,7 @@ impl<M: Mailer> EmailWorker<M> {
 
     /// Requeues jobs of dead workers and makes due retries pending: (requeued, due).
     pub async fn upkeep(&self) -> anyhow::Result<(u64, u64)> {
-        let keys = &self.redis.keys;
-        let counts: Vec<Value> = scripts::EMAIL_REQUEUE
-            .key(keys.email_queue())
-            .key(keys.email_processing())
-            .key(keys.email_leases())
-            .key(keys.email_retry())
-            .arg(time::unix_ms(time::now()))
-            .arg(self.config.lease.as_millis() as u64)
-            .invoke_async(&mut self.redis.conn())
-            .await?;
-        Ok(redis::from_redis_value(Value::Array(counts))?)
+        Ok(repo::requeue(&self.redis, self.config.lease).await?)
     }
 
     /// Runs steps and upkeep until `shutdown` completes; a job in hand is finished

@@ -9,13 +9,12 @@
 //! `{emails}` hash tag, because BLMOVE and the scripts move jobs between them.
 
 pub mod email_worker;
+mod repo;
 
-use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::AppResult;
-use crate::redis::Redis;
+pub use repo::{email_stats, enqueue_email};
 
 /// One e-mail to send.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -35,12 +34,6 @@ pub struct EmailJob {
     pub last_error: Option<String>,
 }
 
-/// Appends `job` to `queue:{emails}` (LPUSH). Returns the queue length.
-pub async fn enqueue_email(redis: &Redis, job: &EmailJob) -> redis::RedisResult<u64> {
-    let payload = serde_json::to_string(job).expect("EmailJob serializes");
-    redis.conn().lpush(redis.keys.email_queue(), payload).await
-}
-
 /// How many jobs are where.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct QueueStats {
@@ -55,28 +48,4 @@ pub struct QueueStats {
     /// Delivered since the beginning (`outbox:{emails}:total`; the outbox itself keeps
     /// only the recent records).
     pub delivered: u64,
-}
-
-/// Counts of the e-mail queue: one pipeline in the `{emails}` slot.
-pub async fn email_stats(redis: &Redis) -> AppResult<QueueStats> {
-    let keys = &redis.keys;
-    let (pending, processing, retrying, dead, total, kept): (u64, u64, u64, u64, Option<u64>, u64) =
-        redis::pipe()
-            .llen(keys.email_queue())
-            .llen(keys.email_processing())
-            .zcard(keys.email_retry())
-            .llen(keys.email_dead())
-            .get(keys.email_outbox_total())
-            .hlen(keys.email_outbox())
-            .query_async(&mut redis.conn())
-            .await?;
-    // Before the first delivery that keeps the total, the records are the count.
-    let delivered = total.unwrap_or(kept);
-    Ok(QueueStats {
-        pending,
-        processing,
-        retrying,
-        dead,
-        delivered,
-    })
 }

@@ -21,7 +21,7 @@ pub fn check_ttl(ttl_ms: i64) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 pub struct AcquireLock {
     /// How long the lock is held unless extended or released, 10 to 600,000 ms.
-    #[schema(example = 30000)]
+    #[schema(example = 30000, minimum = 10, maximum = 600_000)]
     pub ttl_ms: i64,
 }
 
@@ -32,7 +32,7 @@ pub struct ExtendLock {
     /// The token `POST` returned.
     pub token: String,
     /// The new TTL, from now, 10 to 600,000 ms.
-    #[schema(example = 30000)]
+    #[schema(example = 30000, minimum = 10, maximum = 600_000)]
     pub ttl_ms: i64,
 }
 

@@ -14,19 +14,20 @@
 //! channel's slot instead of being broadcast across the whole cluster bus.
 
 mod handlers;
-pub mod hub;
+pub(crate) mod hub;
+mod repo;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::AppResult;
 use crate::redis::Redis;
 use crate::state::AppState;
 use crate::time;
 
 pub use hub::Hub;
+pub use repo::publish;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(handlers::stream))
@@ -61,21 +62,4 @@ pub async fn notify(redis: &Redis, user_id: &str, kind: &str, data: serde_json::
     if let Err(err) = publish(redis, user_id, &Notification::new(kind, data)).await {
         tracing::warn!(error = %err, user_id, kind, "live notification not sent");
     }
-}
-
-/// Publishes `notification` to `user_id`'s channel (SPUBLISH on a cluster, PUBLISH on
-/// one node). Returns how many subscriber connections received it (0 when nobody is
-/// listening: live notifications are not stored).
-pub async fn publish(redis: &Redis, user_id: &str, notification: &Notification) -> AppResult<u64> {
-    let command = if redis.is_cluster() {
-        "SPUBLISH"
-    } else {
-        "PUBLISH"
-    };
-    let payload = serde_json::to_string(notification).expect("notifications serialize");
-    Ok(redis::cmd(command)
-        .arg(redis.keys.notifications(user_id))
-        .arg(payload)
-        .query_async(&mut redis.conn())
-        .await?)
 }

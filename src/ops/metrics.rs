@@ -7,6 +7,10 @@
 //! (anything else is `other`: method names are free text, and 5,000 made-up ones grew
 //! `/metrics` from 0.47 to 12.5 MB), and the status code. Redis figures are read from `INFO` when
 //! `/metrics` is scraped, so they cost nothing between scrapes.
+//!
+//! Every series is described (`# HELP`) from one table, [`SERIES`], given to the recorder
+//! before it is installed; the exporter writes `# TYPE` itself. A new series must be added
+//! there: the test `ops::every_metrics_series_has_help_and_type` fails otherwise.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -14,6 +18,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{KeyName, Recorder, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::redis::Redis;
@@ -31,6 +36,95 @@ const REDIS_INFO_FIELDS: &[&str] = &[
     "connected_clients",
 ];
 
+/// The kind of a series, for its `# TYPE` line.
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every series `/metrics` exports, with its `# HELP` text.
+const SERIES: &[(&str, Kind, &str)] = &[
+    (
+        "http_requests_total",
+        Kind::Counter,
+        "HTTP requests answered, by method, route template and status",
+    ),
+    (
+        "http_request_duration_seconds",
+        Kind::Histogram,
+        "Time from request to response head, by method, route template and status",
+    ),
+    (
+        "redis_up",
+        Kind::Gauge,
+        "1 when the last scrape could read INFO from every Redis primary, else 0",
+    ),
+    (
+        "redis_used_memory",
+        Kind::Gauge,
+        "Redis INFO used_memory (bytes), per node",
+    ),
+    (
+        "redis_evicted_keys",
+        Kind::Gauge,
+        "Redis INFO evicted_keys (keys evicted by maxmemory since start), per node",
+    ),
+    (
+        "redis_keyspace_hits",
+        Kind::Gauge,
+        "Redis INFO keyspace_hits (successful key lookups since start), per node",
+    ),
+    (
+        "redis_keyspace_misses",
+        Kind::Gauge,
+        "Redis INFO keyspace_misses (failed key lookups since start), per node",
+    ),
+    (
+        "redis_connected_clients",
+        Kind::Gauge,
+        "Redis INFO connected_clients, per node",
+    ),
+    (
+        "client_cache_hits_total",
+        Kind::Counter,
+        "Reads served from the client-side cache",
+    ),
+    (
+        "client_cache_misses_total",
+        Kind::Counter,
+        "Cacheable reads that went to Redis",
+    ),
+    (
+        "client_cache_invalidations_total",
+        Kind::Counter,
+        "Cached entries dropped because Redis reported their key changed or this process wrote it",
+    ),
+    (
+        "client_cache_entries",
+        Kind::Gauge,
+        "Entries held by the client-side cache",
+    ),
+    (
+        "client_cache_live",
+        Kind::Gauge,
+        "1 while the client-side cache serves (its tracking connections are up), else 0",
+    ),
+];
+
+/// Gives the recorder the `# HELP` text of every series in [`SERIES`].
+fn describe(recorder: &impl Recorder) {
+    for &(name, kind, help) in SERIES {
+        let (key, help) = (KeyName::from(name), SharedString::from(help));
+        match kind {
+            Kind::Counter => recorder.describe_counter(key, None, help),
+            Kind::Gauge => recorder.describe_gauge(key, None, help),
+            Kind::Histogram => recorder.describe_histogram(key, None, help),
+        }
+    }
+}
+
 /// The process-wide recorder (installed once; tests build many apps in one process).
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -42,6 +136,7 @@ pub fn handle() -> &'static PrometheusHandle {
             )
             .expect("static buckets are valid")
             .build_recorder();
+        describe(&recorder);
         let handle = recorder.handle();
         // Another recorder may already be installed (embedding); then ours only renders.
         let _ = metrics::set_global_recorder(recorder);
@@ -106,6 +201,21 @@ pub async fn record_redis_info(redis: &Redis) {
     }
 }
 
+/// Sets the client-side cache's figures (`client_cache_*`) from this process's cache:
+/// hits, misses and invalidations since start (counters), entries held and whether it
+/// is serving (tracking up). Nothing when the cache is off.
+pub fn record_cache(redis: &Redis) {
+    let _ = handle();
+    let Some(stats) = redis.cache_stats() else {
+        return;
+    };
+    metrics::counter!("client_cache_hits_total").absolute(stats.hits);
+    metrics::counter!("client_cache_misses_total").absolute(stats.misses);
+    metrics::counter!("client_cache_invalidations_total").absolute(stats.invalidations);
+    metrics::gauge!("client_cache_entries").set(stats.entries as f64);
+    metrics::gauge!("client_cache_live").set(if stats.live { 1.0 } else { 0.0 });
+}
+
 fn parse_info(info: &str) -> impl Iterator<Item = (&str, f64)> {
     info.lines().filter_map(|line| {
         let (field, value) = line.trim().split_once(':')?;
@@ -124,6 +234,18 @@ mod tests {
         assert_eq!(super::method_label(&Method::PATCH), "PATCH");
         let made_up = Method::from_bytes(b"XYZZY").unwrap();
         assert_eq!(super::method_label(&made_up), "other");
+    }
+
+    /// Each `INFO` field exported has its description (the series are named from them).
+    #[test]
+    fn every_exported_info_field_is_described() {
+        for field in super::REDIS_INFO_FIELDS {
+            let name = format!("redis_{field}");
+            assert!(
+                super::SERIES.iter().any(|(series, ..)| *series == name),
+                "{name} has no # HELP text in SERIES"
+            );
+        }
     }
 
     #[test]

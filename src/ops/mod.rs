@@ -67,6 +67,7 @@ async fn readyz(State(state): State<AppState>) -> AppResult<axum::Json<Health>> 
     responses((status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain")))]
 async fn metrics_endpoint(State(state): State<AppState>) -> impl IntoResponse {
     metrics::record_redis_info(&state.redis).await;
+    metrics::record_cache(&state.redis);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics::handle().render(),

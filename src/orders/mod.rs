@@ -8,10 +8,10 @@
 //! sorted set scored by the (increasing) order id, so "newest first" is one ZRANGE.
 //! Checkout ([`checkout`]) is idempotent under an `Idempotency-Key` and crash-safe
 //! across slots; every later change is one script on the order ([`service`]); every
-//! creation and change is appended to `events:orders` ([`events`]) and published live.
+//! creation and change is appended to `events:orders` ([`events_repo`]) and published live.
 
-pub mod checkout;
-pub mod events;
+pub(crate) mod checkout;
+pub mod events_repo;
 mod handlers;
 pub mod model;
 pub mod repo;

@@ -6,7 +6,7 @@
 //! and sweeper ([`super::service`]) need them: with the steps here, neither of those
 //! imports the other.
 
-use super::events::{self, OrderEvent};
+use super::events_repo::{self, OrderEvent};
 use super::model::{Line, OrderRecord, OrderStatus};
 use super::repo;
 use crate::error::AppResult;
@@ -61,7 +61,7 @@ pub(crate) async fn settle(redis: &Redis, order: &OrderRecord) -> AppResult<()> 
     };
     tokio::try_join!(
         repo::finish_checkout(redis, order),
-        events::append(redis, &event),
+        events_repo::append(redis, &event),
         live,
         stock,
     )?;

@@ -24,7 +24,7 @@ use super::model::{CreateProduct, Product, UpdateProduct, normalize_category, no
 use crate::error::{AppError, AppResult};
 use crate::redis::batch::Batch;
 use crate::redis::paging::IdRange;
-use crate::redis::scripts::Tagged;
+use crate::redis::scripts::{IdentityClaim, IfExists, Tagged};
 use crate::redis::{Redis, scripts};
 
 /// How long a product may take between its first and last creation step.
@@ -36,6 +36,30 @@ pub struct NewProduct {
     pub id: Option<String>,
     pub input: CreateProduct,
     pub created_at: String,
+}
+
+impl NewProduct {
+    /// The stored form of a new product (`product:{id}`'s fields): the one definition
+    /// that [`create`] and the synthetic seed both write.
+    pub(crate) fn fields(&self, id: &str) -> Vec<(&'static str, String)> {
+        let input = &self.input;
+        let mut fields = vec![
+            ("id", id.to_string()),
+            ("name", input.name.clone()),
+            ("price_cents", input.price_cents.to_string()),
+            ("stock", input.stock.to_string()),
+            ("category", normalize_category(&input.category)),
+            ("sku", input.sku.trim().to_string()),
+            ("created_at", self.created_at.clone()),
+        ];
+        if let Some(description) = input.description.clone().filter(|d| !d.is_empty()) {
+            fields.push(("description", description));
+        }
+        if let Some(rating) = input.rating {
+            fields.push(("rating", rating.to_string()));
+        }
+        fields
+    }
 }
 
 fn sku_taken() -> AppError {
@@ -53,7 +77,7 @@ fn score(id: &str) -> u64 {
 /// Creates a product (see the module docs for the step order); 409 `sku-taken`.
 pub async fn create(redis: &Redis, new: NewProduct) -> AppResult<Product> {
     let mut conn = redis.conn();
-    let id = match new.id {
+    let id = match new.id.clone() {
         Some(id) => id,
         None => conn
             .incr::<_, _, u64>(redis.keys.product_ids(), 1)
@@ -61,24 +85,9 @@ pub async fn create(redis: &Redis, new: NewProduct) -> AppResult<Product> {
             .to_string(),
     };
     let key = redis.keys.product(&id);
-    let input = new.input;
-    let category = normalize_category(&input.category);
-    let sku = normalize_sku(&input.sku);
-    let mut fields: Vec<(&str, String)> = vec![
-        ("id", id.clone()),
-        ("name", input.name),
-        ("price_cents", input.price_cents.to_string()),
-        ("stock", input.stock.to_string()),
-        ("category", category.clone()),
-        ("sku", input.sku.trim().to_string()),
-        ("created_at", new.created_at),
-    ];
-    if let Some(description) = input.description.filter(|d| !d.is_empty()) {
-        fields.push(("description", description));
-    }
-    if let Some(rating) = input.rating {
-        fields.push(("rating", rating.to_string()));
-    }
+    let fields = new.fields(&id);
+    let category = normalize_category(&new.input.category);
+    let sku = normalize_sku(&new.input.sku);
 
     // 1. The pending product (one slot: MULTI).
     let _: () = redis::pipe()
@@ -127,18 +136,17 @@ async fn claim_sku(redis: &Redis, product_id: &str, sku: &str) -> AppResult<()> 
     let mut stale = String::new();
     // One round can discover a stale claim; the next then succeeds or conflicts.
     for _ in 0..2 {
-        let reply: Vec<Value> = scripts::CLAIM_IDENTITY
+        let reply: Value = scripts::CLAIM_IDENTITY
             .key(redis.keys.sku_index())
             .arg(product_id)
             .arg(sku)
             .arg(&stale)
             .invoke_async(&mut conn)
             .await?;
-        if reply.is_empty() {
-            return Ok(());
-        }
-        let (_, owner): (usize, String) = redis::from_redis_value(Value::Array(reply))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("claim_identity reply: {e}")))?;
+        let owner = match scripts::decode("claim_identity", reply)? {
+            IdentityClaim::Claimed => return Ok(()),
+            IdentityClaim::Taken { owner, .. } => owner,
+        };
         if conn.exists(redis.keys.product(&owner)).await? {
             return Err(sku_taken());
         }
@@ -149,9 +157,10 @@ async fn claim_sku(redis: &Redis, product_id: &str, sku: &str) -> AppResult<()> 
 }
 
 /// One product, or `None`.
+/// Served from the client-side cache when it holds it: for display, never for a
+/// decision (stock is taken and checked in scripts).
 pub async fn get(redis: &Redis, id: &str) -> AppResult<Option<Product>> {
-    let hash: HashMap<String, String> = redis.conn().hgetall(redis.keys.product(id)).await?;
-    Ok(Product::from_hash(&hash))
+    Ok(get_many(redis, &[id.to_string()]).await?.pop().flatten())
 }
 
 /// Whether a product exists.
@@ -161,20 +170,12 @@ pub async fn exists(redis: &Redis, id: &str) -> AppResult<bool> {
 
 /// Many products in one batch (one pipeline per slot on a cluster), in the order of
 /// `ids`; `None` where a product does not exist.
+/// Through the client-side cache, like [`get`].
 pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Product>>> {
-    let mut batch = Batch::new();
-    for id in ids {
-        let key = redis.keys.product(id);
-        batch.add(key.clone(), redis::cmd("HGETALL").arg(&key).clone());
-    }
-    let replies = batch.run(&redis.conn).await?;
-    Ok(replies
-        .into_iter()
-        .map(|reply| {
-            let hash: HashMap<String, String> = redis::from_redis_value(reply).unwrap_or_default();
-            Product::from_hash(&hash)
-        })
-        .collect())
+    let hashes = redis
+        .hgetall_cached(ids.iter().map(|id| redis.keys.product(id)))
+        .await?;
+    Ok(hashes.iter().map(Product::from_hash).collect())
 }
 
 /// A page of the catalog, or of one category: the index, then every product in one
@@ -269,8 +270,9 @@ pub async fn update(
     for (field, value) in &pairs {
         invocation.arg(*field).arg(value);
     }
-    let reply: Vec<HashMap<String, String>> = invocation.invoke_async(&mut conn).await?;
-    let Some(hash) = reply.into_iter().next() else {
+    let reply: Value = invocation.invoke_async(&mut conn).await?;
+    let reply: IfExists<(HashMap<String, String>,)> = scripts::decode("patch_hash", reply)?;
+    let Some((hash,)) = reply.done() else {
         return Ok(None);
     };
 

@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use redis::AsyncCommands;
 use serde::Deserialize;
 
 use super::model::CreateProduct;
@@ -60,8 +59,8 @@ pub async fn load(redis: &Redis, dir: &Path) -> anyhow::Result<Loaded> {
             .validate()
             .map_err(|e| anyhow::anyhow!("{}: product {}: {e:?}", path.display(), product.id))?;
         let id = product.id.to_string();
-        let exists: bool = redis.conn().exists(redis.keys.product(&id)).await?;
-        if exists || repo::find_by_sku(redis, &input.sku).await?.is_some() {
+        if repo::exists(redis, &id).await? || repo::find_by_sku(redis, &input.sku).await?.is_some()
+        {
             loaded.existing += 1;
             continue;
         }

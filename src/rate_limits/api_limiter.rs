@@ -1,11 +1,38 @@
 //! The API's own rate limiter: a middleware in front of every `/v1` route.
 //!
 //! Who is limited: the session user when the request carries a valid session token
-//! (so one user's limit is shared by all their sessions), else the client IP. Finding
-//! the user of a token costs an `HGET user:{id}:session:{…} user_id`; a small in-process cache
-//! (30 s) saves it on repeat requests, so a limited request normally costs one extra
-//! round trip: the `rate_limit.lua` call. The cache only picks the bucket, never grants
-//! access: authentication still happens in the handler.
+//! (so one user's limit is shared by all their sessions), else the client address
+//! ([`ClientIp`]: behind a trusted proxy, the forwarded one). Finding the user of a
+//! token costs an `HGET user:{id}:session:{…} user_id`; a small in-process cache (30 s)
+//! saves it on repeat requests, so a limited request normally costs one extra round
+//! trip: the `gcra.lua` call. The cache only picks the bucket, never grants access:
+//! authentication still happens in the handler.
+//!
+//! The algorithm is GCRA (`lua/gcra.lua`): one small string per client (the
+//! theoretical arrival time), one script call per request, at most `AGORA_RATE_LIMIT`
+//! requests at once and that many per window sustained. The sliding-window log it
+//! replaced kept a sorted set of up to `limit` members per client (tens of KB each at
+//! the default 600) and cost 35-40% of a simple GET; `rate_limit.lua` still serves
+//! `POST /v1/rate-limits/check`.
+//!
+//! A busy client's budget is **leased** in small chunks: on an endpoint without a
+//! quota, a client that sent more than one request in the last [`LEASE_TTL`] (100 ms)
+//! asks for as many units as it sent then (at most [`MAX_LEASE`] and 2% of the limit,
+//! never more than its bucket holds); the script charges them all in Redis at once and
+//! this instance spends them locally for up to 100 ms (one fetch per client at a time;
+//! meanwhile its other requests ask for one unit each). Leased units are counted like
+//! any other, so leasing never admits more than the bucket allows; a unit may be
+//! *spent* up to 100 ms after it was charged, so over any window a client can get at
+//! most `limit × (1 + 100 ms / window)` requests (601 instead of 600 per minute at the
+//! defaults). Units a lease did not spend are lost until the bucket refills: with N
+//! instances a client can be refused up to N × (lease − 1) requests early, a lease
+//! being about what it sent in the previous 100 ms. Limits under 100 never lease.
+//!
+//! A client that was refused is refused again **locally**, without asking Redis, until
+//! its `Retry-After` has passed ([`Refused`], a bounded map). That is exact, not an
+//! approximation: GCRA's state only moves forward, so no request of that client can be
+//! admitted before that instant by any instance; a client hammering a 429 costs Redis
+//! nothing.
 //!
 //! When Redis is unavailable (down, refusing, timing out) the limiter answers 503 at
 //! once: every `/v1` route needs Redis, so letting the request through only made it
@@ -24,20 +51,20 @@
 //! not have got a moment later (at most one unit per request in flight).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use redis::AsyncCommands;
 
+use super::model::Decision;
 use super::quotas;
 use super::repo::{self, QuotaUse, Rejection};
 use crate::error::AppError;
-use crate::extract::session_token;
+use crate::extract::{ClientIp, session_token};
 use crate::sessions::token;
 use crate::state::AppState;
 use crate::time;
@@ -46,6 +73,148 @@ use crate::time;
 const CACHE_TTL: Duration = Duration::from_secs(30);
 /// Entries kept before the cache is cleared (bounds memory under token churn).
 const CACHE_CAPACITY: usize = 50_000;
+/// Refused clients remembered at most (expired ones are dropped first when full).
+const REFUSED_CAPACITY: usize = 100_000;
+/// Most units one lease takes from a client's bucket.
+pub const MAX_LEASE: u64 = 1000;
+/// A lease takes at most this fraction of the limit (1/50: 2%).
+const LEASE_FRACTION: u64 = 50;
+/// How long leased units may be spent after Redis charged them; also the period over
+/// which a client's rate is counted to size its next lease.
+pub const LEASE_TTL: Duration = Duration::from_millis(100);
+/// Clients with lease state remembered at most.
+const LEASES_CAPACITY: usize = 100_000;
+
+/// One client's lease and recent rate.
+struct Lease {
+    /// Leased units left to spend (until `until`).
+    units: u64,
+    /// Redis's `remaining` after the lease was charged.
+    remaining: u64,
+    full_at: Instant,
+    until: Instant,
+    /// Requests of the client in the current period (starting at `period_start`) and
+    /// in the one before: the next lease is what the last period used.
+    period_start: Instant,
+    this_period: u64,
+    last_period: u64,
+    /// A lease is being fetched: meanwhile other requests ask for one unit.
+    fetching: bool,
+}
+
+/// The leases of this instance, by limiter key.
+#[derive(Default)]
+pub struct Leases {
+    by_key: HashMap<String, Lease>,
+}
+
+/// What to do with a request after looking at the leases.
+enum Plan {
+    /// A leased unit was spent: (remaining, time until the bucket is full).
+    Spent(u64, Duration),
+    /// Ask Redis for this many units (more than one: a lease, being fetched).
+    Ask(u64),
+}
+
+impl Leases {
+    /// Counts the request and spends a leased unit of `key`, else says how many units
+    /// to ask for: what the client used in the last period (at most [`MAX_LEASE`] and
+    /// 2% of `limit`), or one unit while another request of the client fetches a lease.
+    fn plan(&mut self, key: &str, limit: u64, now: Instant) -> Plan {
+        if !self.by_key.contains_key(key) {
+            if self.by_key.len() >= LEASES_CAPACITY {
+                self.by_key
+                    .retain(|_, l| now.duration_since(l.period_start) < 2 * LEASE_TTL);
+                if self.by_key.len() >= LEASES_CAPACITY {
+                    self.by_key.clear();
+                }
+            }
+            self.by_key.insert(
+                key.to_string(),
+                Lease {
+                    units: 0,
+                    remaining: 0,
+                    full_at: now,
+                    until: now,
+                    period_start: now,
+                    this_period: 0,
+                    last_period: 0,
+                    fetching: false,
+                },
+            );
+        }
+        let lease = self.by_key.get_mut(key).expect("just inserted");
+        let age = now.duration_since(lease.period_start);
+        if age >= LEASE_TTL {
+            lease.last_period = if age < 2 * LEASE_TTL {
+                lease.this_period
+            } else {
+                0
+            };
+            lease.this_period = 0;
+            lease.period_start = now;
+        }
+        lease.this_period += 1;
+        if lease.units > 0 && lease.until > now {
+            lease.units -= 1;
+            return Plan::Spent(
+                lease.remaining + lease.units,
+                lease.full_at.saturating_duration_since(now),
+            );
+        }
+        let wanted = lease.last_period.min(MAX_LEASE).min(limit / LEASE_FRACTION);
+        if wanted <= 1 || lease.fetching {
+            return Plan::Ask(1);
+        }
+        lease.fetching = true;
+        Plan::Ask(wanted)
+    }
+
+    /// Records what Redis granted for a request that asked for `wanted` units.
+    fn granted(&mut self, key: &str, wanted: u64, granted: u64, decision: &Decision, now: Instant) {
+        let Some(lease) = self.by_key.get_mut(key) else {
+            return;
+        };
+        if wanted > 1 {
+            lease.fetching = false;
+            lease.units = granted.saturating_sub(1);
+            lease.remaining = decision.remaining;
+            lease.full_at = now + Duration::from_millis(decision.reset_ms);
+            lease.until = now + LEASE_TTL;
+        }
+    }
+}
+
+/// Clients refused by the window, each until the instant its `Retry-After` ends, with
+/// the instant its bucket is full again (for `RateLimit-Reset`).
+#[derive(Default)]
+pub struct Refused {
+    until: HashMap<String, (Instant, Instant)>,
+}
+
+impl Refused {
+    /// When `key` is still refused: (time left until it may retry, time until its
+    /// bucket is full).
+    fn check(&mut self, key: &str, now: Instant) -> Option<(Duration, Duration)> {
+        let (retry_at, full_at) = *self.until.get(key)?;
+        if retry_at <= now {
+            self.until.remove(key);
+            return None;
+        }
+        Some((retry_at - now, full_at.saturating_duration_since(now)))
+    }
+
+    fn refuse(&mut self, key: String, retry_at: Instant, full_at: Instant) {
+        if self.until.len() >= REFUSED_CAPACITY {
+            let now = Instant::now();
+            self.until.retain(|_, (until, _)| *until > now);
+            if self.until.len() >= REFUSED_CAPACITY {
+                self.until.clear();
+            }
+        }
+        self.until.insert(key, (retry_at, full_at));
+    }
+}
 
 /// Routes the limiter never counts: probes, metrics and docs.
 fn exempt(route: &str) -> bool {
@@ -58,6 +227,8 @@ fn exempt(route: &str) -> bool {
 pub struct ApiLimiter {
     app: AppState,
     users: Arc<Mutex<HashMap<String, (String, Instant)>>>,
+    refused: Arc<Mutex<Refused>>,
+    leases: Arc<Mutex<Leases>>,
 }
 
 impl ApiLimiter {
@@ -65,6 +236,18 @@ impl ApiLimiter {
         ApiLimiter {
             app,
             users: Arc::default(),
+            refused: Arc::default(),
+            leases: Arc::default(),
+        }
+    }
+
+    /// A lease fetch of `key` failed: the next request may fetch again.
+    fn fetch_failed(&self, key: &str, wanted: u64) {
+        if wanted > 1
+            && let Ok(mut leases) = self.leases.lock()
+            && let Some(lease) = leases.by_key.get_mut(key)
+        {
+            lease.fetching = false;
         }
     }
 
@@ -137,13 +320,52 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
             (redis.keys.rate_limit_user(user), quota)
         }
         None => {
-            let ip = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string())
-                .unwrap_or_else(|| "unknown".to_string());
+            let ClientIp(ip) = ClientIp::of(
+                request.extensions(),
+                request.headers(),
+                &limiter.app.settings.trusted_proxies,
+            );
+            let ip = if ip.is_empty() { "unknown".into() } else { ip };
             (redis.keys.rate_limit_ip(&ip), None)
         }
+    };
+
+    // Refused a moment ago: refused again without asking Redis.
+    let still_refused = limiter
+        .refused
+        .lock()
+        .ok()
+        .and_then(|mut refused| refused.check(&window_key, Instant::now()));
+    if let Some((retry, full)) = still_refused {
+        let mut response = window_refusal(per_minute, window_ms, retry.as_millis() as u64);
+        set_headers(
+            response.headers_mut(),
+            per_minute,
+            0,
+            full.as_millis() as u64,
+        );
+        return response;
+    }
+
+    // A unit leased earlier (never with a quota: quota units are reserved one by one).
+    let now = Instant::now();
+    let quota_free = quota.is_none();
+    let plan = match limiter.leases.lock() {
+        Ok(mut leases) if quota_free => leases.plan(&window_key, per_minute, now),
+        _ => Plan::Ask(1),
+    };
+    let wanted = match plan {
+        Plan::Spent(remaining, full) => {
+            let mut response = next.run(request).await;
+            set_headers(
+                response.headers_mut(),
+                per_minute,
+                remaining,
+                full.as_millis() as u64,
+            );
+            return response;
+        }
+        Plan::Ask(units) => units,
     };
 
     let reserved = quota.as_ref().map(|q| Reservation {
@@ -151,15 +373,24 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
         key: q.key.clone(),
         endpoint: q.endpoint.to_string(),
     });
-    let decision = match repo::check(redis, window_key, per_minute, window_ms, 1, quota).await {
+    let bucket = window_key.clone();
+    let decision = match repo::gcra(redis, window_key, per_minute, window_ms, wanted, quota).await {
         Ok(decision) => decision,
-        Err(unavailable @ AppError::Unavailable(_)) => return unavailable.into_response(),
+        Err(unavailable @ AppError::Unavailable(_)) => {
+            limiter.fetch_failed(&bucket, wanted);
+            return unavailable.into_response();
+        }
         Err(err) => {
+            limiter.fetch_failed(&bucket, wanted);
             tracing::warn!(error = %err, "rate limiter unavailable; letting the request through");
             return next.run(request).await;
         }
     };
-    let (decision, rejection) = decision;
+    let (decision, rejection, granted) = decision;
+    if quota_free && let Ok(mut leases) = limiter.leases.lock() {
+        leases.granted(&bucket, wanted, granted, &decision, now);
+    }
+    let remaining = decision.remaining + granted.saturating_sub(1);
     let mut response = match rejection {
         None => {
             // The script reserved a quota unit; hold it until the answer is known.
@@ -172,24 +403,41 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
             }
             response
         }
-        Some(rule) => AppError::RateLimited {
+        Some(Rejection::Window) => {
+            if decision.retry_after_ms != u64::MAX
+                && let Ok(mut refused) = limiter.refused.lock()
+            {
+                let now = Instant::now();
+                refused.refuse(
+                    bucket,
+                    now + Duration::from_millis(decision.retry_after_ms),
+                    now + Duration::from_millis(decision.reset_ms),
+                );
+            }
+            window_refusal(per_minute, window_ms, decision.retry_after_ms)
+        }
+        Some(Rejection::Quota) => AppError::RateLimited {
             retry_after_secs: decision.retry_after_ms.div_ceil(1000).max(1),
-            detail: match rule {
-                Rejection::Window => {
-                    format!("More than {per_minute} requests in {} ms.", window_ms)
-                }
-                Rejection::Quota => format!("The hourly quota of {endpoint} is used up."),
-            },
+            detail: format!("The hourly quota of {endpoint} is used up."),
         }
         .into_response(),
     };
     set_headers(
         response.headers_mut(),
         per_minute,
-        decision.remaining,
+        remaining,
         decision.reset_ms,
     );
     response
+}
+
+/// The 429 of a client over its rate (its `RateLimit-*` headers are added after).
+fn window_refusal(limit: u64, window_ms: u64, retry_after_ms: u64) -> Response {
+    AppError::RateLimited {
+        retry_after_secs: retry_after_ms.div_ceil(1000).max(1),
+        detail: format!("More than {limit} requests in {window_ms} ms."),
+    }
+    .into_response()
 }
 
 /// Whether an answer uses its quota unit: a success that is not an idempotent replay.
@@ -238,4 +486,82 @@ fn set_headers(headers: &mut HeaderMap, limit: u64, remaining: u64, reset_ms: u6
         "ratelimit-reset",
         HeaderValue::from(reset_ms.div_ceil(1000)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(remaining: u64) -> Decision {
+        Decision {
+            allowed: true,
+            remaining,
+            reset_ms: 1000,
+            retry_after_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_slow_client_never_leases() {
+        let mut leases = Leases::default();
+        let start = Instant::now();
+        for i in 0..20 {
+            // One request every 150 ms: never more than one per period.
+            let now = start + Duration::from_millis(150 * i);
+            assert!(matches!(leases.plan("c", 600, now), Plan::Ask(1)));
+        }
+    }
+
+    #[test]
+    fn a_busy_client_leases_what_it_used_in_the_last_period_one_fetch_at_a_time() {
+        let mut leases = Leases::default();
+        let start = Instant::now();
+        // 30 requests in the first period, each asking for one unit.
+        for _ in 0..30 {
+            assert!(matches!(leases.plan("c", 100_000, start), Plan::Ask(1)));
+        }
+        let now = start + LEASE_TTL;
+        let Plan::Ask(wanted) = leases.plan("c", 100_000, now) else {
+            panic!("nothing leased yet");
+        };
+        assert_eq!(wanted, 30);
+        // While that lease is fetched, others ask for one unit.
+        assert!(matches!(leases.plan("c", 100_000, now), Plan::Ask(1)));
+        leases.granted("c", wanted, wanted, &decision(500), now);
+        for left in (0..29).rev() {
+            match leases.plan("c", 100_000, now) {
+                Plan::Spent(remaining, _) => assert_eq!(remaining, 500 + left),
+                Plan::Ask(_) => panic!("leased units not spent"),
+            }
+        }
+        // Spent out: ask again; and leased units expire after LEASE_TTL.
+        let Plan::Ask(again) = leases.plan("c", 100_000, now) else {
+            panic!()
+        };
+        leases.granted("c", again, again, &decision(0), now);
+        assert!(matches!(
+            leases.plan("c", 100_000, now + 2 * LEASE_TTL),
+            Plan::Ask(_)
+        ));
+    }
+
+    #[test]
+    fn a_lease_is_at_most_two_percent_of_the_limit() {
+        let mut leases = Leases::default();
+        let start = Instant::now();
+        for _ in 0..500 {
+            leases.plan("c", 600, start);
+        }
+        assert!(matches!(
+            leases.plan("c", 600, start + LEASE_TTL),
+            Plan::Ask(12)
+        ));
+        for _ in 0..500 {
+            leases.plan("d", 99, start);
+        }
+        assert!(matches!(
+            leases.plan("d", 99, start + LEASE_TTL),
+            Plan::Ask(1)
+        ));
+    }
 }

@@ -1,20 +1,21 @@
-//! Rate limiting: one mechanism, two faces.
+//! Rate limiting: two algorithms, each where it fits.
 //!
-//! A sorted set per client holds the times of its recent requests; `rate_limit.lua`
-//! drops entries older than the window, counts the rest and admits or rejects the
-//! request in one atomic step. That gives an *exact* sliding window (no burst at a
-//! fixed-window boundary) at the cost of one member per request, which is fine for
-//! per-minute limits. The same script serves:
-//! - the API's own limiter ([`api_limiter`]), a middleware keyed by the session user,
-//!   else the client IP, with `AGORA_RATE_LIMIT` requests per minute; it also counts
-//!   per-endpoint hourly quotas ([`quotas`], seed 002's hash of per-endpoint uses);
-//! - `POST /v1/rate-limits/check`, for other services that want the same guarantee.
+//! - `POST /v1/rate-limits/check` (seed 001's pattern, for other services): a sorted
+//!   set per key holds the recent admissions; `rate_limit.lua` drops entries older than
+//!   the window, counts the rest and admits or rejects in one atomic step. An *exact*
+//!   sliding window (no burst at a fixed-window boundary), at one member per request.
+//! - The API's own limiter ([`api_limiter`]), a middleware keyed by the session user,
+//!   else the client address: GCRA (`gcra.lua`), one small string per client and one
+//!   script call per request, `AGORA_RATE_LIMIT` at once and per window sustained; a
+//!   refused client is refused locally until its `Retry-After`. It also counts
+//!   per-endpoint hourly quotas ([`quotas`], seed 002's hash of per-endpoint uses) in
+//!   the same script.
 
-pub mod api_limiter;
+pub(crate) mod api_limiter;
 mod handlers;
-pub mod model;
+pub(crate) mod model;
 pub mod quotas;
-pub mod repo;
+pub(crate) mod repo;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -1,11 +1,9 @@
 //! The `/api` operations: parse the spec's body, call the same service or repository
 //! as `/v1`, answer the spec's shape. Each doc says which `/v1` operation it shares.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::Json;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::{Extension, Json};
 
 use super::error::{ApiError, ApiJson, ApiResult, GenericErrorModel, Reader};
 use super::model::{
@@ -17,7 +15,7 @@ use super::model::{
 use super::view::{self, Paging};
 use crate::accounts::{self, ClientInfo};
 use crate::error::AppError;
-use crate::extract::AppQuery;
+use crate::extract::{AppQuery, ClientIp};
 use crate::sessions::model::Login;
 use crate::social::follows::service as follows;
 use crate::social::posts::model::{NewComment, NewPost, Post, PostEdit};
@@ -100,7 +98,7 @@ async fn user_response(
     ))]
 pub async fn register(
     State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(ip_address): ClientIp,
     headers: HeaderMap,
     ApiJson(input): ApiJson<NewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserResponse>)> {
@@ -123,7 +121,7 @@ pub async fn register(
         PasswordRule::LengthOnly,
     )
     .await?;
-    let client = ClientInfo::of_request(connect_info, &headers);
+    let client = ClientInfo::of_request(ip_address, &headers);
     let token = accounts::open_session(&state.redis, &state.settings, &user.id, client).await?;
     Ok((
         StatusCode::CREATED,
@@ -145,13 +143,13 @@ pub async fn register(
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(ip_address): ClientIp,
     headers: HeaderMap,
     ApiJson(input): ApiJson<LoginUserRequest>,
 ) -> ApiResult<Json<UserResponse>> {
     let u = input.user;
     require(&[("email", &u.email), ("password", &u.password)])?;
-    let client = ClientInfo::of_request(connect_info, &headers);
+    let client = ClientInfo::of_request(ip_address, &headers);
     let login = Login {
         login: u.email.unwrap_or_default(),
         password: u.password.unwrap_or_default(),

@@ -327,14 +327,17 @@ impl Keys {
         self.key(format_args!("ratelimit:user:{{{user_id}}}:check:{key}"))
     }
 
-    /// Sorted set: the API limiter's window for an anonymous client IP.
+    /// String (integer µs): the API limiter's GCRA state (theoretical arrival time)
+    /// for an anonymous client address. (The sliding-window log it replaced was a
+    /// sorted set named `ratelimit:ip:{ip}`; a new name, so the two never meet.)
     pub fn rate_limit_ip(&self, ip: &str) -> String {
-        self.key(format_args!("ratelimit:ip:{{{ip}}}"))
+        self.key(format_args!("ratelimit:gcra:{{{ip}}}"))
     }
 
-    /// Sorted set: the API limiter's window for a session user, in the user's slot.
+    /// String (integer µs): the API limiter's GCRA state for a session user, in the
+    /// user's slot (with the quota hashes the same script updates).
     pub fn rate_limit_user(&self, user_id: &str) -> String {
-        self.key(format_args!("ratelimit:user:{{{user_id}}}:api"))
+        self.key(format_args!("ratelimit:user:{{{user_id}}}:gcra"))
     }
 
     /// Hash: a user's per-endpoint usage in one hour (seed 002's `ratelimit:user:1`),

@@ -12,13 +12,17 @@
 //! - Standalone and cluster are one enum, [`RedisConn`], implementing redis-rs's
 //!   `ConnectionLike`, so repositories never branch on the topology. What differs on a
 //!   cluster (batches across slots) is handled in [`batch`].
+//! - Hot reads can be served from a client-side cache that Redis invalidates
+//!   ([`cache`], [`Redis::read_cached`]); the shared connection evicts what a write
+//!   names, so a read after a write in this process never sees the old value.
 
 pub mod batch;
+pub mod cache;
 pub mod keys;
-pub mod paging;
-pub mod redact;
-pub mod scripts;
-pub mod set_scan;
+pub(crate) mod paging;
+pub(crate) mod redact;
+pub(crate) mod scripts;
+pub(crate) mod set_scan;
 
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -29,6 +33,7 @@ use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 
+pub use cache::Cache;
 pub use keys::Keys;
 
 /// How long one command may wait for its answer before the request fails with 503.
@@ -36,7 +41,7 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Dedicated connections at most (each blocked worker or subscriber holds one).
 const DEDICATED_POOL_SIZE: usize = 16;
 /// How long opening a TCP connection to Redis may take.
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Where Redis is: one server, or the seed nodes of a cluster.
 #[derive(Clone, Debug)]
@@ -70,8 +75,17 @@ impl Topology {
 }
 
 /// The shared, multiplexed connection: cheap to clone, safe to use from many tasks.
+/// When the client-side cache is on, every command that is not a known read evicts,
+/// once answered, the cached entries of the aggregates it names.
 #[derive(Clone)]
-pub enum RedisConn {
+pub struct RedisConn {
+    link: Link,
+    cache: Option<Arc<Cache>>,
+}
+
+/// The connection itself, one node or a cluster.
+#[derive(Clone)]
+enum Link {
     Standalone(ConnectionManager),
     Cluster(SharedCluster),
 }
@@ -176,7 +190,56 @@ async fn watch_cluster(
 
 impl RedisConn {
     pub fn is_cluster(&self) -> bool {
-        matches!(self, RedisConn::Cluster(_))
+        matches!(self.link, Link::Cluster(_))
+    }
+
+    /// The connection without the cache's write hook (for the cache's own reads).
+    fn uncached(&self) -> RedisConn {
+        RedisConn {
+            link: self.link.clone(),
+            cache: None,
+        }
+    }
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        let reply = self.link.req_packed_command(cmd);
+        match &self.cache {
+            None => reply,
+            Some(cache) => {
+                let cache = cache.clone();
+                Box::pin(async move {
+                    let reply = reply.await;
+                    cache.evict_written_cmd(cmd);
+                    reply
+                })
+            }
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        let replies = self.link.req_packed_commands(pipeline, offset, count);
+        match &self.cache {
+            None => replies,
+            Some(cache) => {
+                let cache = cache.clone();
+                Box::pin(async move {
+                    let replies = replies.await;
+                    cache.evict_written_pipeline(pipeline);
+                    replies
+                })
+            }
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        self.link.get_db()
     }
 }
 
@@ -213,7 +276,7 @@ macro_rules! delegate_connection_like {
     };
 }
 
-delegate_connection_like!(RedisConn);
+delegate_connection_like!(Link);
 
 /// Pool of dedicated connections for blocking commands (one per waiting task).
 #[derive(Clone)]
@@ -241,6 +304,25 @@ impl DedicatedConn {
     }
 }
 
+/// An error and its causes on one line, each text once. redis-rs's I/O errors already
+/// print their source in their own message, so `{:#}` said "Connection refused (os error
+/// 111): Connection refused (os error 111)"; a cause whose text the line already holds is
+/// left out.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Everything a repository needs: the shared connection, the key builder and the pool
 /// for blocking commands. Cheap to clone (all fields are handles).
 #[derive(Clone)]
@@ -252,6 +334,8 @@ pub struct Redis {
     /// Dedicated connections for BLMOVE / XREADGROUP BLOCK / SUBSCRIBE / WATCH.
     dedicated: DedicatedPool,
     topology: Arc<Topology>,
+    /// The client-side cache, when on ([`Redis::with_cache`]).
+    cache: Option<Arc<Cache>>,
 }
 
 impl Redis {
@@ -278,10 +362,7 @@ impl Redis {
                     .max_size(DEDICATED_POOL_SIZE)
                     .runtime(deadpool_redis::Runtime::Tokio1)
                     .build()?;
-                (
-                    RedisConn::Standalone(manager),
-                    DedicatedPool::Standalone(pool),
-                )
+                (Link::Standalone(manager), DedicatedPool::Standalone(pool))
             }
             Topology::Cluster(urls) => {
                 let client = ClusterClientBuilder::new(urls.clone())
@@ -299,14 +380,18 @@ impl Redis {
                     .max_size(DEDICATED_POOL_SIZE)
                     .runtime(deadpool_redis::Runtime::Tokio1)
                     .build()?;
-                (RedisConn::Cluster(shared), DedicatedPool::Cluster(pool))
+                (Link::Cluster(shared), DedicatedPool::Cluster(pool))
             }
         };
         let mut redis = Redis {
-            conn,
+            conn: RedisConn {
+                link: conn,
+                cache: None,
+            },
             keys,
             dedicated,
             topology: Arc::new(topology.clone()),
+            cache: None,
         };
         redis.ping().await?;
         Ok(redis)
@@ -320,12 +405,20 @@ impl Redis {
         patience: Duration,
     ) -> anyhow::Result<Redis> {
         let deadline = tokio::time::Instant::now() + patience;
+        let mut warned = false;
         loop {
             match Redis::connect(topology, keys.clone()).await {
                 Ok(redis) => return Ok(redis),
                 Err(err) if tokio::time::Instant::now() < deadline => {
-                    let error = topology.scrub(&format!("{err:#}"));
-                    tracing::warn!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying");
+                    // One warning when the wait starts; each further attempt at debug, so
+                    // a Redis that never comes shows two lines, not one every 500 ms.
+                    let error = topology.scrub(&one_line(&err));
+                    if warned {
+                        tracing::debug!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying");
+                    } else {
+                        tracing::warn!(redis = %topology.redacted(), %error, "Redis not reachable yet, retrying for up to {patience:?}");
+                        warned = true;
+                    }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 Err(err) => {
@@ -333,7 +426,7 @@ impl Redis {
                         "cannot reach Redis at {} after {:?}: {}",
                         topology.redacted(),
                         patience,
-                        topology.scrub(&format!("{err:#}"))
+                        topology.scrub(&one_line(&err))
                     )
                 }
             }
@@ -342,6 +435,99 @@ impl Redis {
 
     pub fn topology(&self) -> &Topology {
         &self.topology
+    }
+
+    /// Turns the client-side cache on with room for about `entries` command replies
+    /// (`0` leaves it off): starts the task that keeps tracking established. The cache
+    /// serves reads once tracking is up on every node (normally within milliseconds).
+    pub fn with_cache(mut self, entries: usize) -> Redis {
+        if entries == 0 {
+            return self;
+        }
+        let cache = Arc::new(Cache::new(entries, Cache::prefixes_for(self.keys.prefix())));
+        let mut plain = self.clone();
+        plain.conn = plain.conn.uncached();
+        tokio::spawn(cache::keep_tracking(Arc::downgrade(&cache), plain));
+        self.conn.cache = Some(cache.clone());
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The cache's counters; `None` when it is off.
+    pub fn cache_stats(&self) -> Option<cache::CacheStats> {
+        self.cache.as_ref().map(|c| c.stats())
+    }
+
+    /// Whether reads are being served from the cache now (it is on and tracking is up).
+    pub fn cache_is_live(&self) -> bool {
+        self.cache.as_ref().is_some_and(|c| c.is_live())
+    }
+
+    /// Runs read commands, each given with the one key it reads, and returns their
+    /// replies in order: what the client-side cache holds comes from memory, the rest
+    /// in one [`Batch`](batch::Batch) (one round trip per slot), stored for next time.
+    /// Only for reads of tracked keys (`user:`, `post:`, `product:`) whose reply
+    /// depends on nothing but the key's contents (no PTTL: use PEXPIRETIME).
+    pub async fn read_cached(&self, reads: Vec<(String, Cmd)>) -> redis::RedisResult<Vec<Value>> {
+        let Some(cache) = self.cache.as_ref().filter(|c| c.is_live()) else {
+            if let Some(cache) = &self.cache {
+                cache.count_misses(reads.len());
+            }
+            let mut batch = batch::Batch::new();
+            for (key, cmd) in reads {
+                batch.add(key, cmd);
+            }
+            return batch.run(&self.conn).await;
+        };
+        let mut replies: Vec<Option<Value>> = vec![None; reads.len()];
+        let mut pending = Vec::new();
+        let mut batch = batch::Batch::new();
+        for (index, (key, cmd)) in reads.into_iter().enumerate() {
+            let packed = cmd.get_packed_command();
+            match cache.get(&key, &packed) {
+                Some(value) => replies[index] = Some(value),
+                None => {
+                    pending.push((index, key.clone(), packed, cache.ticket(&key)));
+                    batch.add(key, cmd);
+                }
+            }
+        }
+        if !pending.is_empty() {
+            cache.count_misses(pending.len());
+            let fetched = batch.run(&self.conn.uncached()).await?;
+            for ((index, key, packed, ticket), value) in pending.into_iter().zip(fetched) {
+                if let Some(ticket) = ticket
+                    && !matches!(value, Value::ServerError(_))
+                {
+                    cache.insert(&key, packed, value.clone(), ticket);
+                }
+                replies[index] = Some(value);
+            }
+        }
+        Ok(replies
+            .into_iter()
+            .map(|v| v.unwrap_or(Value::Nil))
+            .collect())
+    }
+
+    /// `HGETALL` of each key through the client-side cache ([`Redis::read_cached`]),
+    /// in order; an empty map where a key does not exist.
+    pub async fn hgetall_cached(
+        &self,
+        keys: impl IntoIterator<Item = String>,
+    ) -> redis::RedisResult<Vec<std::collections::HashMap<String, String>>> {
+        let reads = keys
+            .into_iter()
+            .map(|key| {
+                let cmd = redis::cmd("HGETALL").arg(&key).clone();
+                (key, cmd)
+            })
+            .collect();
+        self.read_cached(reads)
+            .await?
+            .into_iter()
+            .map(|value| Ok(redis::from_redis_value(value)?))
+            .collect()
     }
 
     pub fn is_cluster(&self) -> bool {
@@ -438,8 +624,8 @@ impl Redis {
         count: u32,
     ) -> anyhow::Result<(Vec<String>, Option<String>)> {
         let mut scan = redis::cmd("SCAN");
-        match &self.conn {
-            RedisConn::Standalone(_) => {
+        match &self.conn.link {
+            Link::Standalone(_) => {
                 let position: u64 = if cursor.is_empty() {
                     0
                 } else {
@@ -453,13 +639,13 @@ impl Redis {
                 let (next, keys): (u64, Vec<String>) = scan.query_async(&mut self.conn()).await?;
                 Ok((keys, (next != 0).then(|| next.to_string())))
             }
-            RedisConn::Cluster(cluster) => {
+            Link::Cluster(cluster) => {
                 let (node, position) = match cursor.split_once(':') {
                     Some((node, position)) => (node.parse::<usize>()?, position.parse::<u64>()?),
                     None if cursor.is_empty() => (0, 0),
                     None => anyhow::bail!("malformed cursor"),
                 };
-                let primaries = self.cluster_primaries().await?;
+                let primaries = self.cluster_nodes(false).await?;
                 let Some((host, port)) = primaries.get(node).cloned() else {
                     return Ok((Vec::new(), None));
                 };
@@ -483,8 +669,9 @@ impl Redis {
         }
     }
 
-    /// The cluster's primaries as (host, port), sorted (`CLUSTER SHARDS`).
-    async fn cluster_primaries(&self) -> anyhow::Result<Vec<(String, u16)>> {
+    /// The cluster's primaries as (host, port), sorted (`CLUSTER SHARDS`); with
+    /// `all_online`, every node (primary or replica) whose health is `online`.
+    async fn cluster_nodes(&self, all_online: bool) -> anyhow::Result<Vec<(String, u16)>> {
         let shards: Value = redis::cmd("CLUSTER")
             .arg("SHARDS")
             .query_async(&mut self.conn())
@@ -512,7 +699,12 @@ impl Redis {
                 let port = fields
                     .get("port")
                     .and_then(|v| redis::from_redis_value::<u16>(v.clone()).ok());
-                if text("role").as_deref() == Some("master")
+                let wanted = if all_online {
+                    text("health").as_deref() == Some("online")
+                } else {
+                    text("role").as_deref() == Some("master")
+                };
+                if wanted
                     && let (Some(ip), Some(port)) = (text("ip").or_else(|| text("endpoint")), port)
                 {
                     primaries.push((ip, port));
@@ -588,4 +780,21 @@ pub fn is_unavailable(err: &RedisError) -> bool {
                     | redis::ServerErrorKind::ReadOnly
             ) | ErrorKind::ClusterConnectionNotFound
         )
+}
+
+#[cfg(test)]
+mod tests {
+    /// A refused connection printed its cause twice; now once, and other chains are kept.
+    #[test]
+    fn one_line_names_each_cause_once() {
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let err = anyhow::Error::from(refused);
+        let line = super::one_line(&err);
+        let cause = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).to_string();
+        assert_eq!(line.matches(&cause).count(), 1, "{line}");
+
+        let chained = anyhow::anyhow!("disk on fire").context("cannot seed");
+        assert_eq!(super::one_line(&chained), "cannot seed: disk on fire");
+    }
 }

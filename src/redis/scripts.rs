@@ -32,6 +32,7 @@ script!(LEADERBOARD_SCORE, "leaderboard_score.lua");
 script!(LEADERBOARD_RESULT, "leaderboard_result.lua");
 script!(LEADERBOARD_AROUND, "leaderboard_around.lua");
 script!(RATE_LIMIT, "rate_limit.lua");
+script!(GCRA, "gcra.lua");
 script!(REFUND_QUOTA, "refund_quota.lua");
 script!(ASSIGN_VARIANT, "assign_variant.lua");
 script!(EMAIL_REQUEUE, "email_requeue.lua");
@@ -158,6 +159,48 @@ impl<T> IfExists<T> {
     }
 }
 
+/// The reply of `claim_identity.lua` (shared by the user identities and the product
+/// SKUs): `{'claimed'}`, or `{'taken', n, owner}` for the first identifier (1-based)
+/// that another id holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum IdentityClaim {
+    Claimed,
+    Taken { index: usize, owner: String },
+}
+
+impl redis::FromRedisValue for IdentityClaim {
+    fn from_redis_value(v: redis::Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("claimed", 0) => Ok(IdentityClaim::Claimed),
+            ("taken", 2) => Ok(IdentityClaim::Taken {
+                index: reply.value(0)?,
+                owner: reply.value(1)?,
+            }),
+            _ => Err(reply.unexpected()),
+        }
+    }
+}
+
+/// The reply of `set_password.lua`: `{'replaced'}`, or `{'refused'}` when the stored
+/// hash is no longer the verified one (or the user is gone or being deleted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PasswordSwap {
+    Replaced,
+    Refused,
+}
+
+impl redis::FromRedisValue for PasswordSwap {
+    fn from_redis_value(v: redis::Value) -> Result<Self, redis::ParsingError> {
+        let reply: Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("replaced", 0) => Ok(PasswordSwap::Replaced),
+            ("refused", 0) => Ok(PasswordSwap::Refused),
+            _ => Err(reply.unexpected()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use redis::Value;
@@ -199,6 +242,41 @@ mod tests {
                 }
                 other => panic!("{odd:?} gave {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn claim_and_password_replies_decode_and_the_old_shapes_are_a_500() {
+        let claimed: IdentityClaim = decode("claim_identity", reply(vec![tag("claimed")])).unwrap();
+        assert_eq!(claimed, IdentityClaim::Claimed);
+        let taken: IdentityClaim = decode(
+            "claim_identity",
+            reply(vec![tag("taken"), Value::Int(2), tag("41")]),
+        )
+        .unwrap();
+        assert_eq!(
+            taken,
+            IdentityClaim::Taken {
+                index: 2,
+                owner: "41".to_string()
+            }
+        );
+        // The old `{}` / `{n, owner}` replies.
+        for odd in [reply(vec![]), reply(vec![Value::Int(1), tag("41")])] {
+            assert!(matches!(
+                decode::<IdentityClaim>("claim_identity", odd),
+                Err(AppError::Internal(err)) if err.to_string().contains("claim_identity")
+            ));
+        }
+        let swapped: PasswordSwap = decode("set_password", reply(vec![tag("replaced")])).unwrap();
+        assert_eq!(swapped, PasswordSwap::Replaced);
+        let refused: PasswordSwap = decode("set_password", reply(vec![tag("refused")])).unwrap();
+        assert_eq!(refused, PasswordSwap::Refused);
+        for odd in [Value::Int(0), Value::Int(1), reply(vec![tag("done")])] {
+            assert!(matches!(
+                decode::<PasswordSwap>("set_password", odd),
+                Err(AppError::Internal(err)) if err.to_string().contains("set_password")
+            ));
         }
     }
 }

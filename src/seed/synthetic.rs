@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 
+use crate::products::model::CreateProduct;
+use crate::products::repo::NewProduct;
 use crate::redis::Redis;
 use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
@@ -41,6 +43,7 @@ use crate::social::posts::model::Post;
 use crate::social::posts::repo::RECENT_CAP;
 use crate::users::Role;
 use crate::users::identity::{self, Identity, normalize};
+use crate::users::repo::NewUser;
 
 /// The password of every synthetic user (documented in README and the seed README).
 pub const PASSWORD: &str = "synthetic-password";
@@ -287,21 +290,24 @@ fn user_batch(
         let name = username(n);
         let email = format!("{name}@synthetic.example");
         let created_at = crate::time::rfc3339_from_ms(T0 + n as i64);
-        // The fields `users::repo::create` writes.
+        // The fields `users::repo::create` writes, from its own writer.
+        let user = NewUser {
+            id: Some(id.clone()),
+            username: name.clone(),
+            email: email.clone(),
+            password_hash: password_hash.to_string(),
+            name: format!("Synthetic User {n}"),
+            bio: None,
+            avatar: None,
+            role: Role::User,
+            created_at: created_at.clone(),
+        };
         let user_key = keys.user(&id);
         batch.add(
             user_key.clone(),
             redis::cmd("HSET")
                 .arg(&user_key)
-                .arg(&[
-                    ("id", id.as_str()),
-                    ("username", &name),
-                    ("email", &email),
-                    ("name", &format!("Synthetic User {n}")),
-                    ("role", Role::User.as_str()),
-                    ("created_at", &created_at),
-                    (crate::users::repo::PASSWORD_FIELD, password_hash),
-                ])
+                .arg(user.fields(&id))
                 .clone(),
         );
         usernames.push((normalize(&name), id.clone()));
@@ -450,19 +456,25 @@ async fn write_products(redis: &Redis, options: &Options) -> anyhow::Result<u64>
             let category = format!("synthetic-{}", k % CATEGORIES);
             let sku = format!("SYN-{k}");
             let key = keys.product(&id);
+            // The fields `products::repo::create` writes, from its own writer.
+            let product = NewProduct {
+                id: Some(id.clone()),
+                input: CreateProduct {
+                    name: format!("Synthetic product {k}"),
+                    price_cents: (100 + (k * 37) % 10_000) as i64,
+                    stock: 1_000_000_000,
+                    category: category.clone(),
+                    sku: sku.clone(),
+                    description: None,
+                    rating: None,
+                },
+                created_at: crate::time::rfc3339_from_ms(T0 + k as i64),
+            };
             batch.add(
                 key.clone(),
                 redis::cmd("HSET")
                     .arg(&key)
-                    .arg(&[
-                        ("id", id.clone()),
-                        ("name", format!("Synthetic product {k}")),
-                        ("price_cents", (100 + (k * 37) % 10_000).to_string()),
-                        ("stock", "1000000000".to_string()),
-                        ("category", category.clone()),
-                        ("sku", sku.clone()),
-                        ("created_at", crate::time::rfc3339_from_ms(T0 + k as i64)),
-                    ])
+                    .arg(product.fields(&id))
                     .clone(),
             );
             skus.arg(crate::products::model::normalize_sku(&sku))
@@ -493,22 +505,16 @@ async fn write_recent(redis: &Redis, options: &Options) -> anyhow::Result<u64> {
     if total == 0 {
         return Ok(0);
     }
-    let key = redis.keys.recent_posts();
-    let mut zadd = redis::cmd("ZADD");
-    zadd.arg(&key);
     // Post times grow with m * users + n: walk down from the newest.
-    for index in (total.saturating_sub(RECENT_CAP as u64)..total).rev() {
-        let (m, n) = (index / options.users, index % options.users + 1);
-        zadd.arg(post_at(options, n, m)).arg(post_id(options, n, m));
-    }
-    let _: () = redis::pipe()
-        .atomic()
-        .add_command(zadd)
-        .ignore()
-        .zremrangebyrank(&key, 0, -(RECENT_CAP as isize) - 1)
-        .ignore()
-        .query_async(&mut redis.conn())
-        .await?;
+    let entries: Vec<(i64, String)> = (total.saturating_sub(RECENT_CAP as u64)..total)
+        .rev()
+        .map(|index| {
+            let (m, n) = (index / options.users, index % options.users + 1);
+            (post_at(options, n, m), post_id(options, n, m))
+        })
+        .collect();
+    let entries: Vec<(i64, &str)> = entries.iter().map(|(at, id)| (*at, id.as_str())).collect();
+    crate::social::posts::repo::index_recent_many(redis, &entries).await?;
     Ok(2 + write_all_posts(redis, options, total).await?)
 }
 

@@ -1,10 +1,7 @@
 //! HTTP handlers for sessions.
 
-use std::net::SocketAddr;
-
-use axum::Extension;
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -12,7 +9,7 @@ use super::model::{Login, LoginResponse, Session, SessionList};
 use super::{repo, token};
 use crate::accounts::{self, ClientInfo};
 use crate::error::{AppError, AppResult, responses};
-use crate::extract::{AppJson, AuthUser, SESSION_COOKIE, ValidPath};
+use crate::extract::{AppJson, AuthUser, ClientIp, SESSION_COOKIE, ValidPath};
 use crate::state::AppState;
 
 /// Log in
@@ -44,11 +41,11 @@ use crate::state::AppState;
     ))]
 pub async fn login(
     State(state): State<AppState>,
-    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(ip_address): ClientIp,
     headers: HeaderMap,
     AppJson(input): AppJson<Login>,
 ) -> AppResult<Response> {
-    let client = ClientInfo::of_request(connect_info, &headers);
+    let client = ClientInfo::of_request(ip_address, &headers);
     let (token, mut body) = accounts::login(&state.redis, &state.settings, input, client).await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",

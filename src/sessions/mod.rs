@@ -10,9 +10,9 @@
 //! of their sessions, and failed logins are throttled per account and per address.
 
 mod handlers;
-pub mod model;
+pub(crate) mod model;
 pub mod repo;
-pub mod throttle;
+pub(crate) mod throttle;
 pub mod token;
 
 pub use model::SessionRecord;

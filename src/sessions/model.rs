@@ -104,9 +104,11 @@ pub struct SessionList {
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// Username or e-mail.
-    #[schema(example = "alice")]
+    #[schema(example = "bob")]
     pub login: String,
-    #[schema(example = "correct horse battery staple")]
+    /// The example is the seed's demo user `bob` (migrations-free-seed/README.md), so the
+    /// example logs in on a seeded service.
+    #[schema(example = "bob-demo-password")]
     pub password: String,
 }
 

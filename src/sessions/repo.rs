@@ -92,21 +92,56 @@ pub async fn create(
     for (field, value) in fields {
         invocation.arg(field).arg(value);
     }
-    let login_count: u64 = invocation.invoke_async(&mut redis.conn()).await?;
-    if login_count == 0 {
-        return Err(AppError::Unauthorized("Invalid login or password."));
+    let reply: Value = invocation.invoke_async(&mut redis.conn()).await?;
+    match scripts::decode("open_session", reply)? {
+        Opened::Opened { login_count } => {
+            tracing::debug!(user_id = new.user_id, login_count, "session opened");
+            Ok((token, record))
+        }
+        Opened::Refused => Err(AppError::Unauthorized("Invalid login or password.")),
     }
-    Ok((token, record))
 }
 
-/// Validates a session and, when due, slides its idle timeout (one script, one round
-/// trip; read-only unless the refresh interval has passed).
+/// The reply of `open_session.lua`: `{'opened', login_count}` or `{'refused'}` (the
+/// user is gone, being deleted, or changed password while the login was verified).
+#[derive(Debug, Clone, PartialEq)]
+enum Opened {
+    Opened { login_count: u64 },
+    Refused,
+}
+
+impl redis::FromRedisValue for Opened {
+    fn from_redis_value(v: Value) -> Result<Self, redis::ParsingError> {
+        let reply: scripts::Tagged = redis::from_redis_value(v)?;
+        match (reply.tag.as_str(), reply.values.len()) {
+            ("opened", 1) => Ok(Opened::Opened {
+                login_count: reply.value(0)?,
+            }),
+            ("refused", 0) => Ok(Opened::Refused),
+            _ => Err(reply.unexpected()),
+        }
+    }
+}
+
+/// Validates a session and, when due, slides its idle timeout: read-only unless the
+/// refresh interval has passed. With the client-side cache live, the session hash, its
+/// expiry and the user hash usually come from memory (no round trip at all); Redis
+/// invalidates them on any change (a revocation, a refresh, the user's deletion).
+/// Whatever must write (a due refresh, deleting a session whose user is gone or whose
+/// lifetime is over) runs `session_touch.lua`: one atomic script, one round trip.
 pub async fn touch(
     redis: &Redis,
     session: &SessionRef,
     settings: &Settings,
 ) -> AppResult<Option<SessionRecord>> {
     let now = time::now();
+    if redis.cache_is_live() {
+        match check_cached(redis, session, settings, time::unix_ms(now)).await? {
+            Checked::Valid(record) => return Ok(Some(record)),
+            Checked::Gone => return Ok(None),
+            Checked::NeedsScript => {}
+        }
+    }
     let reply: HashMap<String, String> = scripts::SESSION_TOUCH
         .key(redis.keys.session(&session.user_id, &session.id))
         .key(redis.keys.user(&session.user_id))
@@ -123,6 +158,74 @@ pub async fn touch(
     Ok(
         SessionRecord::from_hash(&session.id, &reply, idle_expires_at_ms)
             .filter(|record| record.user_id == session.user_id),
+    )
+}
+
+/// What the cached check found.
+enum Checked {
+    Valid(SessionRecord),
+    Gone,
+    /// The script must run: a refresh is due, or the session must be deleted.
+    NeedsScript,
+}
+
+/// The read-only part of `session_touch.lua`, on `HGETALL` of the session,
+/// `PEXPIRETIME` of it (absolute, so a cached reply stays true; PTTL would not) and
+/// `HGETALL` of the user, each through the cache. Decides exactly as the script does;
+/// every case in which the script would write is left to it.
+async fn check_cached(
+    redis: &Redis,
+    session: &SessionRef,
+    settings: &Settings,
+    now_ms: i64,
+) -> AppResult<Checked> {
+    let key = redis.keys.session(&session.user_id, &session.id);
+    let user_key = redis.keys.user(&session.user_id);
+    let replies = redis
+        .read_cached(vec![
+            (key.clone(), redis::cmd("HGETALL").arg(&key).clone()),
+            (key.clone(), redis::cmd("PEXPIRETIME").arg(&key).clone()),
+            (
+                user_key.clone(),
+                redis::cmd("HGETALL").arg(&user_key).clone(),
+            ),
+        ])
+        .await?;
+    let mut replies = replies.into_iter();
+    let mut next = || replies.next().unwrap_or(Value::Nil);
+    let hash: HashMap<String, String> = redis::from_redis_value(next())?;
+    let idle_expires_at_ms: i64 = redis::from_redis_value(next())?;
+    let user: HashMap<String, String> = redis::from_redis_value(next())?;
+
+    let Some(absolute) = hash
+        .get("expires_at_ms")
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return Ok(Checked::Gone);
+    };
+    // -2: no such key; a past time: expired, not yet removed by Redis.
+    if idle_expires_at_ms == -2 || (idle_expires_at_ms >= 0 && idle_expires_at_ms <= now_ms) {
+        return Ok(Checked::Gone);
+    }
+    let user_gone = !user.contains_key("username") || user.contains_key("deleting");
+    // -1: no TTL at all (the script gives it one).
+    if user_gone || absolute <= now_ms || idle_expires_at_ms < 0 {
+        return Ok(Checked::NeedsScript);
+    }
+    let idle_ms = settings.session_idle().as_millis() as i64;
+    let refresh_ms = settings.session_refresh().as_millis() as i64;
+    let ttl = (absolute - now_ms).min(idle_ms);
+    let pttl = idle_expires_at_ms - now_ms;
+    if ttl - pttl >= refresh_ms {
+        return Ok(Checked::NeedsScript);
+    }
+    Ok(
+        match SessionRecord::from_hash(&session.id, &hash, idle_expires_at_ms)
+            .filter(|record| record.user_id == session.user_id)
+        {
+            Some(record) => Checked::Valid(record),
+            None => Checked::Gone,
+        },
     )
 }
 
@@ -235,4 +338,84 @@ pub async fn set_role(redis: &Redis, user_id: &str, role: Role) -> AppResult<()>
             .await?;
     }
     Ok(())
+}
+
+/// Takes a slot in each login-attempt counter (`sessions::throttle`): INCR, then
+/// PEXPIRE NX so the window starts at the first attempt. Answers each counter's
+/// (count, ms left in its window), in the order given. One round trip (one pipeline
+/// per slot on a cluster).
+pub(crate) async fn count_attempts(
+    redis: &Redis,
+    keys: [&String; 2],
+    window_ms: u64,
+) -> AppResult<[(u64, i64); 2]> {
+    let mut batch = Batch::new();
+    for key in keys {
+        batch.add(key.clone(), redis::cmd("INCR").arg(key).clone());
+        batch.add(
+            key.clone(),
+            redis::cmd("PEXPIRE")
+                .arg(key)
+                .arg(window_ms)
+                .arg("NX")
+                .clone(),
+        );
+        batch.add(key.clone(), redis::cmd("PTTL").arg(key).clone());
+    }
+    let replies = batch.run(&redis.conn).await?;
+    let number = |v: &Value| redis::from_redis_value::<i64>(v.clone()).unwrap_or(0);
+    let counter = |i: usize| (number(&replies[3 * i]) as u64, number(&replies[3 * i + 2]));
+    Ok([counter(0), counter(1)])
+}
+
+/// After a successful login: forgets the account's attempts and gives the address
+/// its slot back (`give_back_attempt.lua`), concurrently.
+pub(crate) async fn forget_attempts(
+    redis: &Redis,
+    account_key: &str,
+    ip_key: &str,
+) -> AppResult<()> {
+    let forget = async {
+        redis::cmd("DEL")
+            .arg(account_key)
+            .query_async::<i64>(&mut redis.conn())
+            .await
+    };
+    let give_back = async {
+        scripts::GIVE_BACK_ATTEMPT
+            .key(ip_key)
+            .invoke_async::<Value>(&mut redis.conn())
+            .await
+    };
+    let (_, reply) = tokio::try_join!(forget, give_back)?;
+    // An expired counter has nothing to give back: both outcomes are fine.
+    let _: scripts::IfExists<(i64,)> = scripts::decode("give_back_attempt", reply)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(tag: &str, values: &[i64]) -> Value {
+        let mut items = vec![Value::BulkString(tag.as_bytes().to_vec())];
+        items.extend(values.iter().map(|v| Value::Int(*v)));
+        Value::Array(items)
+    }
+
+    #[test]
+    fn open_session_replies_decode_and_the_old_zero_is_a_500_not_a_401() {
+        let opened: Opened = scripts::decode("open_session", reply("opened", &[3])).unwrap();
+        assert_eq!(opened, Opened::Opened { login_count: 3 });
+        let refused: Opened = scripts::decode("open_session", reply("refused", &[])).unwrap();
+        assert_eq!(refused, Opened::Refused);
+        for odd in [Value::Int(0), reply("opened", &[]), reply("refused", &[1])] {
+            match scripts::decode::<Opened>("open_session", odd.clone()) {
+                Err(AppError::Internal(err)) => {
+                    assert!(err.to_string().contains("open_session"), "{err}")
+                }
+                other => panic!("{odd:?} gave {other:?}"),
+            }
+        }
+    }
 }

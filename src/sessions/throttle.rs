@@ -15,13 +15,12 @@
 //! window (15 minutes by default); existing sessions keep working. That is the
 //! usual trade-off of account throttling and why the window is short.
 
-use redis::Value;
 use sha2::{Digest, Sha256};
 
+use super::repo;
 use crate::config::Settings;
 use crate::error::{AppError, AppResult};
-use crate::redis::batch::Batch;
-use crate::redis::{Redis, scripts};
+use crate::redis::Redis;
 
 /// The two counters one login attempt takes a slot in.
 pub struct Attempt {
@@ -55,28 +54,15 @@ impl Attempt {
     /// slot on a cluster).
     pub async fn begin(&self, redis: &Redis, settings: &Settings) -> AppResult<()> {
         let window_ms = settings.login_throttle().as_millis() as u64;
-        let mut batch = Batch::new();
-        for key in [&self.account_key, &self.ip_key] {
-            batch.add(key.clone(), redis::cmd("INCR").arg(key).clone());
-            batch.add(
-                key.clone(),
-                redis::cmd("PEXPIRE")
-                    .arg(key)
-                    .arg(window_ms)
-                    .arg("NX")
-                    .clone(),
-            );
-            batch.add(key.clone(), redis::cmd("PTTL").arg(key).clone());
-        }
-        let replies = batch.run(&redis.conn).await?;
-        let number = |v: &Value| redis::from_redis_value::<i64>(v.clone()).unwrap_or(0);
+        let counts =
+            repo::count_attempts(redis, [&self.account_key, &self.ip_key], window_ms).await?;
         let caps = [
             settings.login_max_failures,
             settings.login_max_failures_per_ip,
         ];
-        for (reply, cap) in replies.chunks(3).zip(caps) {
-            if number(&reply[0]) as u64 > cap {
-                let wait_ms = number(&reply[2]).max(1) as u64;
+        for ((count, ttl_ms), cap) in counts.into_iter().zip(caps) {
+            if count > cap {
+                let wait_ms = ttl_ms.max(1) as u64;
                 return Err(AppError::RateLimited {
                     retry_after_secs: wait_ms.div_ceil(1000),
                     detail: "Too many failed logins.".to_string(),
@@ -89,21 +75,6 @@ impl Attempt {
     /// The login succeeded: the account's failures are forgotten and the address gets
     /// its slot back.
     pub async fn succeeded(&self, redis: &Redis) -> AppResult<()> {
-        let forget = async {
-            redis::cmd("DEL")
-                .arg(&self.account_key)
-                .query_async::<i64>(&mut redis.conn())
-                .await
-        };
-        let give_back = async {
-            scripts::GIVE_BACK_ATTEMPT
-                .key(&self.ip_key)
-                .invoke_async::<redis::Value>(&mut redis.conn())
-                .await
-        };
-        let (_, reply) = tokio::try_join!(forget, give_back)?;
-        // An expired counter has nothing to give back: both outcomes are fine.
-        let _: scripts::IfExists<(i64,)> = scripts::decode("give_back_attempt", reply)?;
-        Ok(())
+        repo::forget_attempts(redis, &self.account_key, &self.ip_key).await
     }
 }

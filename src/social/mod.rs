@@ -18,11 +18,11 @@
 //! [`posts::service::propagate_author`] what changing a name or avatar runs after.
 
 pub mod feeds;
-pub mod follows;
+pub(crate) mod follows;
 pub mod posts;
-pub mod seed;
-pub mod service;
-pub mod tags;
+pub(crate) mod seed;
+pub(crate) mod service;
+pub(crate) mod tags;
 
 use utoipa_axum::router::OpenApiRouter;
 

@@ -36,6 +36,7 @@ use redis::{AsyncCommands, Value};
 use crate::error::{AppError, AppResult};
 use crate::redis::batch::Batch;
 use crate::redis::keys::identity_bucket;
+use crate::redis::scripts::IdentityClaim;
 use crate::redis::{Redis, scripts};
 
 pub use crate::redis::keys::IDENTITY_BUCKETS;
@@ -152,18 +153,17 @@ async fn claim(redis: &Redis, user_id: &str, identity: Identity, value: &str) ->
     let mut stale = String::new();
     // One round may find a stale owner; the next then succeeds or meets a live one.
     for _ in 0..3 {
-        let reply: Vec<Value> = scripts::CLAIM_IDENTITY
+        let reply: Value = scripts::CLAIM_IDENTITY
             .key(&key)
             .arg(user_id)
             .arg(value)
             .arg(&stale)
             .invoke_async(&mut conn)
             .await?;
-        if reply.is_empty() {
-            return Ok(());
-        }
-        let (_, owner): (usize, String) = redis::from_redis_value(Value::Array(reply))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("claim_identity reply: {e}")))?;
+        let owner = match scripts::decode("claim_identity", reply)? {
+            IdentityClaim::Claimed => return Ok(()),
+            IdentityClaim::Taken { owner, .. } => owner,
+        };
         if user_exists(redis, &owner).await? {
             return Err(identity.taken());
         }

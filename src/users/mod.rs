@@ -8,7 +8,7 @@
 
 mod handlers;
 pub mod identity;
-pub mod model;
+pub(crate) mod model;
 pub mod password;
 pub mod repo;
 

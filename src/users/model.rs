@@ -222,10 +222,10 @@ impl UserQuery {
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// 3 to 32 of letters, digits, `_ - .`; unique, case-insensitively.
-    #[schema(example = "alice")]
+    #[schema(example = "zed")]
     pub username: String,
     /// Unique, case-insensitively.
-    #[schema(example = "alice@example.com")]
+    #[schema(example = "zed@example.com")]
     pub email: String,
     /// 8 to 128 characters, not one of the most common passwords, not one character
     /// repeated, not the username or e-mail; stored only as an argon2id hash.

@@ -34,8 +34,8 @@ use redis::{AsyncCommands, Value};
 use super::identity;
 use super::model::{Role, User, UserChanges, UserField};
 use crate::error::{AppError, AppResult};
-use crate::redis::batch::Batch;
 use crate::redis::keys::UserPart;
+use crate::redis::scripts::IfExists;
 use crate::redis::{Redis, scripts};
 
 /// The hash field holding the password hash (compact form, or a PHC string).
@@ -63,6 +63,29 @@ pub struct NewUser {
     pub created_at: String,
 }
 
+impl NewUser {
+    /// The stored form of a new user (`user:{id}`'s fields): the one definition that
+    /// [`create`] and the synthetic seed both write.
+    pub(crate) fn fields(&self, id: &str) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("id", id.to_string()),
+            ("username", self.username.clone()),
+            ("email", self.email.clone()),
+            ("name", self.name.clone()),
+            ("role", self.role.as_str().to_string()),
+            ("created_at", self.created_at.clone()),
+            (PASSWORD_FIELD, self.password_hash.clone()),
+        ];
+        if let Some(bio) = self.bio.clone().filter(|b| !b.is_empty()) {
+            fields.push(("bio", bio));
+        }
+        if let Some(avatar) = self.avatar.clone().filter(|a| !a.is_empty()) {
+            fields.push(("avatar", avatar));
+        }
+        fields
+    }
+}
+
 /// Registers a user (see the module docs for the step order). 409 when the username or
 /// e-mail is taken; nothing of the attempt is left behind then.
 pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
@@ -75,22 +98,7 @@ pub async fn create(redis: &Redis, new: NewUser) -> AppResult<User> {
             .to_string(),
     };
     let user_key = redis.keys.user(&id);
-
-    let mut fields: Vec<(&str, String)> = vec![
-        ("id", id.clone()),
-        ("username", new.username.clone()),
-        ("email", new.email.clone()),
-        ("name", new.name.clone()),
-        ("role", new.role.as_str().to_string()),
-        ("created_at", new.created_at.clone()),
-        (PASSWORD_FIELD, new.password_hash.clone()),
-    ];
-    if let Some(bio) = new.bio.clone().filter(|b| !b.is_empty()) {
-        fields.push(("bio", bio));
-    }
-    if let Some(avatar) = new.avatar.clone().filter(|a| !a.is_empty()) {
-        fields.push(("avatar", avatar));
-    }
+    let fields = new.fields(&id);
     // Step 1: the pending user (same slot: one MULTI).
     let _: () = redis::pipe()
         .atomic()
@@ -133,45 +141,13 @@ fn with_login_count(mut user: User) -> User {
 }
 
 /// The whole user, or only `fields` (HMGET), with follow counts when asked; `None` if
-/// there is no such user. One round trip: every key is in the user's slot.
+/// there is no such user. Served from the client-side cache when it holds the hash
+/// and counts, else one round trip (every key is in the user's slot).
 pub async fn get(redis: &Redis, id: &str, fields: Option<&[UserField]>) -> AppResult<Option<User>> {
-    let user_key = redis.keys.user(id);
-    let followers = redis.keys.user_part(id, UserPart::Followers);
-    let following = redis.keys.user_part(id, UserPart::Following);
-    let mut conn = redis.conn();
-
-    let Some(fields) = fields else {
-        let (hash, follower_count, following_count): (HashMap<String, String>, u64, u64) =
-            redis::pipe()
-                .hgetall(&user_key)
-                .zcard(&followers)
-                .zcard(&following)
-                .query_async(&mut conn)
-                .await?;
-        if hash.is_empty() {
-            return Ok(None);
-        }
-        return Ok(Some(with_login_count(User::from_hash(
-            &hash,
-            Some(follower_count),
-            Some(following_count),
-        ))));
-    };
-
-    let names = hmget_names(fields);
-    let (values, follower_count, following_count): (Vec<Option<String>>, u64, u64) = redis::pipe()
-        .hmget(&user_key, &names)
-        .zcard(&followers)
-        .zcard(&following)
-        .query_async(&mut conn)
-        .await?;
-    Ok(user_from_hmget(
-        &names,
-        values,
-        fields,
-        follower_count,
-        following_count,
-    ))
+    Ok(get_many(redis, &[id.to_string()], fields)
+        .await?
+        .pop()
+        .flatten())
 }
 
 /// The hash fields to HMGET for `fields`: `id` first, so a missing user shows.
@@ -218,8 +194,9 @@ fn user_from_hmget(
 }
 
 /// Many users at once, in the order of `ids` (`None` where there is no such user): the
-/// whole users, or only `fields`. One batch (one pipeline per slot on a cluster), with
-/// the follow counts only when they are asked for.
+/// whole users, or only `fields`, with the follow counts only when they are asked for.
+/// Through the client-side cache; what it does not hold is read in one batch (one
+/// pipeline per slot on a cluster).
 pub async fn get_many(
     redis: &Redis,
     ids: &[String],
@@ -229,22 +206,23 @@ pub async fn get_many(
     let with_counts = fields.is_none_or(|f| {
         f.contains(&UserField::FollowerCount) || f.contains(&UserField::FollowingCount)
     });
-    let mut batch = Batch::new();
+    let mut reads = Vec::with_capacity(ids.len() * 3);
     for id in ids {
         let key = redis.keys.user(id);
         let read = match &names {
             None => redis::cmd("HGETALL").arg(&key).clone(),
             Some(names) => redis::cmd("HMGET").arg(&key).arg(names).clone(),
         };
-        batch.add(key.clone(), read);
+        reads.push((key, read));
         if with_counts {
             for part in [UserPart::Followers, UserPart::Following] {
                 let counted = redis.keys.user_part(id, part);
-                batch.add(key.clone(), redis::cmd("ZCARD").arg(counted).clone());
+                let zcard = redis::cmd("ZCARD").arg(&counted).clone();
+                reads.push((counted, zcard));
             }
         }
     }
-    let replies = batch.run(&redis.conn).await?;
+    let replies = redis.read_cached(reads).await?;
     let per_user = if with_counts { 3 } else { 1 };
     let mut users = Vec::with_capacity(ids.len());
     for replies in replies.chunks(per_user) {
@@ -311,17 +289,16 @@ pub async fn update(redis: &Redis, id: &str, changes: &UserChanges) -> AppResult
             invocation.arg(field).arg(value);
         }
     }
-    let reply: Vec<Value> = invocation.invoke_async(&mut redis.conn()).await?;
-    if reply.is_empty() {
+    let reply: Value = invocation.invoke_async(&mut redis.conn()).await?;
+    let reply: IfExists<(HashMap<String, String>, u64, u64)> =
+        scripts::decode("patch_hash", reply)?;
+    let Some((hash, followers, following)) = reply.done() else {
         // The user went away meanwhile: free what was claimed for them.
         if !claims.is_empty() {
             identity::release_all(redis, id, &claims).await?;
         }
         return Ok(None);
-    }
-    let (hash, followers, following): (HashMap<String, String>, u64, u64) =
-        redis::from_redis_value(Value::Array(reply))
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("patch_hash reply: {e}")))?;
+    };
 
     let released: Vec<(Identity, String)> =
         moving.into_iter().map(|(i, _, old)| (i, old)).collect();
@@ -402,13 +379,14 @@ pub async fn replace_password_hash(
     expected: &str,
     new_hash: &str,
 ) -> AppResult<bool> {
-    let replaced: i64 = scripts::SET_PASSWORD
+    let reply: Value = scripts::SET_PASSWORD
         .key(redis.keys.user(id))
         .arg(expected)
         .arg(new_hash)
         .invoke_async(&mut redis.conn())
         .await?;
-    Ok(replaced == 1)
+    let swap: scripts::PasswordSwap = scripts::decode("set_password", reply)?;
+    Ok(swap == scripts::PasswordSwap::Replaced)
 }
 
 /// Sets a user's role; false when there is no such user.

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::orders::events::{self, Delivery, InvoiceWrite};
+use crate::orders::events_repo::{self, Delivery, InvoiceWrite};
 use crate::redis::{DedicatedConn, Redis, is_unavailable};
 use crate::{time, validate};
 
@@ -134,14 +134,14 @@ impl BillingConsumer {
     /// Reclaims or reads one batch, processes it, acknowledges what is done.
     pub async fn step(&mut self) -> anyhow::Result<StepReport> {
         if !self.group_ready {
-            events::ensure_group(&self.redis, GROUP).await?;
+            events_repo::ensure_group(&self.redis, GROUP).await?;
             self.group_ready = true;
         }
         let result = self.step_inner().await;
         if let Err(err) = &result
             && let Some(err) = err.downcast_ref::<redis::RedisError>()
         {
-            if events::is_missing_group(err) {
+            if events_repo::is_missing_group(err) {
                 self.group_ready = false;
             }
             if is_unavailable(err) {
@@ -153,7 +153,7 @@ impl BillingConsumer {
 
     async fn step_inner(&mut self) -> anyhow::Result<StepReport> {
         let mut report = StepReport::default();
-        let (cursor, reclaimed) = events::reclaim(
+        let (cursor, reclaimed) = events_repo::reclaim(
             &self.redis,
             GROUP,
             &self.config.consumer,
@@ -198,13 +198,13 @@ impl BillingConsumer {
                 }
             }
         }
-        events::ack(&self.redis, GROUP, &finished).await?;
+        events_repo::ack(&self.redis, GROUP, &finished).await?;
 
         if self
             .last_forget
             .is_none_or(|at| at.elapsed() >= FORGET_CONSUMERS_EVERY)
         {
-            report.consumers_forgotten = events::forget_idle_consumers(
+            report.consumers_forgotten = events_repo::forget_idle_consumers(
                 &self.redis,
                 GROUP,
                 self.config.forget_consumers_idle_ms,
@@ -226,7 +226,7 @@ impl BillingConsumer {
             self.conn = Some(conn);
         }
         let conn = self.conn.as_mut().expect("connection opened above");
-        Ok(events::read_new(
+        Ok(events_repo::read_new(
             &self.redis,
             conn,
             GROUP,
@@ -253,7 +253,7 @@ impl BillingConsumer {
         else {
             return Ok(Outcome::Dead("malformed event: no valid order_id".into()));
         };
-        match events::write_invoice(&self.redis, order_id, &delivery.id, now).await {
+        match events_repo::write_invoice(&self.redis, order_id, &delivery.id, now).await {
             Ok(InvoiceWrite::NoOrder) => {
                 Ok(Outcome::Failed(format!("order {order_id} does not exist")))
             }
@@ -267,7 +267,7 @@ impl BillingConsumer {
 
     async fn dead_letter(&self, delivery: &Delivery, error: &str, now: &str) -> anyhow::Result<()> {
         tracing::error!(entry = %delivery.id, deliveries = delivery.deliveries, error, "order event moved to events:orders:dead");
-        events::dead_letter(
+        events_repo::dead_letter(
             &self.redis,
             delivery,
             GROUP,

@@ -10,7 +10,7 @@
 //! - `email`: the e-mail queue ([`crate::jobs::email_worker`]).
 
 pub mod billing;
-pub mod sweeper;
+pub(crate) mod sweeper;
 
 use std::future::Future;
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use agora::orders::events;
+use agora::orders::events_repo;
 use agora::workers::billing::GROUP;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
@@ -78,7 +78,10 @@ async fn billing_writes_exactly_one_invoice_per_order_however_often_its_events_a
     assert_eq!(report.acked, 7);
     assert_eq!(report.invoices_written, 5);
     assert_eq!(invoice_keys(&app).await.len(), 5);
-    assert_eq!(events::pending_count(&app.redis, GROUP).await.unwrap(), 0);
+    assert_eq!(
+        events_repo::pending_count(&app.redis, GROUP).await.unwrap(),
+        0
+    );
     let paid: Value = app
         .get(&invoice_path, Some(&buyer))
         .await
@@ -107,9 +110,9 @@ async fn billing_writes_exactly_one_invoice_per_order_however_often_its_events_a
     // The same events again (a redelivery, a replay): still one invoice each, unchanged.
     let before = invoices(&app, &ids).await;
     for id in &ids {
-        events::append(
+        events_repo::append(
             &app.redis,
-            &events::OrderEvent {
+            &events_repo::OrderEvent {
                 kind: agora::orders::model::EventKind::Created,
                 order_id: id.clone(),
                 user_id: String::new(),
@@ -133,15 +136,18 @@ async fn billing_writes_exactly_one_invoice_per_order_however_often_its_events_a
 async fn entries_a_dead_consumer_held_are_reclaimed_by_another_and_invoiced_once() {
     let app = spawn_app().await;
     let (ids, _, _) = orders(&app, 3).await;
-    events::ensure_group(&app.redis, GROUP).await.unwrap();
+    events_repo::ensure_group(&app.redis, GROUP).await.unwrap();
     // The doomed consumer reads every entry, then dies without acknowledging any.
     let mut doomed_conn = app.redis.dedicated().await.unwrap();
-    let taken = events::read_new(&app.redis, &mut doomed_conn, GROUP, "doomed", 10, None)
+    let taken = events_repo::read_new(&app.redis, &mut doomed_conn, GROUP, "doomed", 10, None)
         .await
         .unwrap();
     drop(doomed_conn);
     assert_eq!(taken.len(), 3);
-    assert_eq!(events::pending_count(&app.redis, GROUP).await.unwrap(), 3);
+    assert_eq!(
+        events_repo::pending_count(&app.redis, GROUP).await.unwrap(),
+        3
+    );
     assert!(invoice_keys(&app).await.is_empty());
 
     let mut survivor = billing(&app, "survivor");
@@ -174,7 +180,10 @@ async fn entries_a_dead_consumer_held_are_reclaimed_by_another_and_invoiced_once
         .map(|c| c.name.as_str())
         .collect();
     assert_eq!(names, vec!["survivor"]);
-    assert_eq!(events::pending_count(&app.redis, GROUP).await.unwrap(), 0);
+    assert_eq!(
+        events_repo::pending_count(&app.redis, GROUP).await.unwrap(),
+        0
+    );
     for id in &ids {
         let invoice = app.hgetall(&app.redis.keys.invoice(id)).await;
         assert_eq!(invoice["order_id"], *id);
@@ -187,9 +196,9 @@ async fn entries_a_dead_consumer_held_are_reclaimed_by_another_and_invoiced_once
 async fn an_entry_that_keeps_failing_goes_to_the_dead_letter_stream() {
     let app = spawn_app().await;
     for order_id in ["404404", "a:b"] {
-        events::append(
+        events_repo::append(
             &app.redis,
-            &events::OrderEvent {
+            &events_repo::OrderEvent {
                 kind: agora::orders::model::EventKind::Created,
                 order_id: order_id.into(),
                 user_id: "1".into(),
@@ -219,7 +228,10 @@ async fn an_entry_that_keeps_failing_goes_to_the_dead_letter_stream() {
         "the third delivery fails for good"
     );
 
-    assert_eq!(events::pending_count(&app.redis, GROUP).await.unwrap(), 0);
+    assert_eq!(
+        events_repo::pending_count(&app.redis, GROUP).await.unwrap(),
+        0
+    );
     let dead: redis::streams::StreamRangeReply = app
         .conn()
         .xrange_all(app.redis.keys.order_events_dead())

@@ -16,6 +16,7 @@ mod experiments;
 mod feeds;
 mod follows;
 mod helpers;
+mod hot_path;
 mod http_edge;
 mod identity;
 mod instances;

@@ -41,6 +41,48 @@ async fn metrics_show_requests_by_route_and_redis_figures() {
     }
 }
 
+/// `/metrics` had no `# HELP` or `# TYPE` lines: every series now has both, the HELP
+/// text non-empty, and each sample belongs to a described series (a histogram's
+/// `_bucket`, `_sum` and `_count` to its own).
+#[tokio::test]
+async fn every_metrics_series_has_help_and_type() {
+    let app = spawn_app().await;
+    app.get("/v1/users/12345", None).await;
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+
+    let described = |prefix: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|rest| rest.split_once(' '))
+            .filter(|(_, tail)| !tail.trim().is_empty())
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    };
+    let helped = described("# HELP ");
+    let typed = described("# TYPE ");
+    assert!(typed.len() >= 8, "{text}");
+    for name in &typed {
+        assert!(helped.contains(name), "no # HELP for {name}:\n{text}");
+    }
+    for sample in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let name = sample.split(['{', ' ']).next().unwrap();
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|b| typed.iter().any(|t| t == b))
+            })
+            .unwrap_or(name);
+        assert!(
+            typed.iter().any(|t| t == base),
+            "{name} has no # TYPE line:\n{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;

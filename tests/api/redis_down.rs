@@ -98,6 +98,45 @@ async fn serve_exits_with_one_clear_line_when_redis_is_unreachable() {
         !stderr.contains("hunter2"),
         "the password must not be printed"
     );
+    // The cause once: it read "Connection refused (os error 111): Connection refused
+    // (os error 111)".
+    assert_eq!(last.matches("Connection refused").count(), 1, "{last}");
+}
+
+/// The first hour with a wrong `REDIS_URL`: `agora admin grant` printed a warning every
+/// 500 ms for 10 s and then the cause twice ("Connection refused (os error 111):
+/// Connection refused (os error 111)"). Now: one warning when the wait starts, and one
+/// final line naming the URL and the cause once.
+#[tokio::test]
+async fn an_unreachable_redis_prints_one_warning_and_one_final_line() {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_agora"))
+        .args(["admin", "grant", "zed", "--redis-startup-secs", "2"])
+        .env("REDIS_URL", "redis://127.0.0.1:1")
+        .env_remove("REDIS_CLUSTER_URLS")
+        .env("RUST_LOG", "info")
+        .env("AGORA_LOG_FORMAT", "text")
+        .output()
+        .await
+        .unwrap();
+
+    assert!(!output.status.success());
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = printed.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{printed}");
+    assert!(lines[0].contains("Redis not reachable yet"), "{printed}");
+    assert!(
+        lines[1].starts_with("agora: cannot reach Redis at redis://127.0.0.1:1 after 2s: "),
+        "{printed}"
+    );
+    assert_eq!(
+        lines[1].matches("Connection refused").count(),
+        1,
+        "{printed}"
+    );
 }
 
 /// Guards finding 14: with the API limiter on and Redis not answering, the limiter

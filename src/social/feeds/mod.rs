@@ -35,7 +35,7 @@
 mod handlers;
 pub mod model;
 pub mod repo;
-pub mod service;
+pub(crate) mod service;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

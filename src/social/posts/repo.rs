@@ -27,8 +27,6 @@
 //! because the author index is what finds them: a crash leaves index entries that
 //! readers skip and remove, and the retry finishes from the same index.
 
-use std::collections::HashMap;
-
 use redis::AsyncCommands;
 
 use super::model::{Comment, Post};
@@ -336,10 +334,16 @@ pub async fn index_recent(redis: &Redis, post_id: &str, at_ms: i64) -> AppResult
         .conn()
         .zadd(redis.keys.all_posts(), post_id, at_ms)
         .await?;
+    index_recent_many(redis, &[(at_ms, post_id)]).await
+}
+
+/// Adds `(at_ms, post id)` entries (at least one) to `posts:recent` and trims it to
+/// [`RECENT_CAP`] (one MULTI: one key); the synthetic seed writes its newest posts so.
+pub(crate) async fn index_recent_many(redis: &Redis, entries: &[(i64, &str)]) -> AppResult<()> {
     let key = redis.keys.recent_posts();
     let _: () = redis::pipe()
         .atomic()
-        .zadd(&key, post_id, at_ms)
+        .zadd_multiple(&key, entries)
         .ignore()
         .zremrangebyrank(&key, 0, -(RECENT_CAP as isize) - 1)
         .ignore()
@@ -350,24 +354,17 @@ pub async fn index_recent(redis: &Redis, post_id: &str, at_ms: i64) -> AppResult
 
 /// One post; `None` if there is no such post.
 pub async fn get(redis: &Redis, id: &str) -> AppResult<Option<Post>> {
-    let hash: HashMap<String, String> = redis.conn().hgetall(redis.keys.post(id)).await?;
-    Ok(Post::from_hash(&hash))
+    Ok(get_many(redis, &[id.to_string()]).await?.pop().flatten())
 }
 
-/// Many posts in the order of `ids` (`None` where a post is gone): one batch of
-/// HGETALLs, one pipeline per slot on a cluster.
+/// Many posts in the order of `ids` (`None` where a post is gone): what the
+/// client-side cache holds from memory, the rest in one batch of HGETALLs (one
+/// pipeline per slot on a cluster).
 pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Post>>> {
-    let mut batch = Batch::new();
-    for id in ids {
-        let key = redis.keys.post(id);
-        batch.add(key.clone(), redis::cmd("HGETALL").arg(&key).clone());
-    }
-    let mut posts = Vec::with_capacity(ids.len());
-    for reply in batch.run(&redis.conn).await? {
-        let hash: HashMap<String, String> = redis::from_redis_value(reply)?;
-        posts.push(Post::from_hash(&hash));
-    }
-    Ok(posts)
+    let hashes = redis
+        .hgetall_cached(ids.iter().map(|id| redis.keys.post(id)))
+        .await?;
+    Ok(hashes.iter().map(Post::from_hash).collect())
 }
 
 /// The author of a post; `None` if there is no such post.
