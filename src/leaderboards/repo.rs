@@ -256,3 +256,29 @@ pub async fn record_result(
         },
     )
 }
+
+/// The routing key and one `ZADD` of `board` with every `(score, player id)` entry,
+/// for bulk writers (the synthetic seed). `entries` must not be empty.
+pub fn scores_fill(
+    keys: &crate::redis::Keys,
+    board: &str,
+    entries: impl IntoIterator<Item = (u64, String)>,
+) -> (String, redis::Cmd) {
+    let key = keys.leaderboard(board);
+    let cmd = crate::redis::batch::zadd_all(&key, entries);
+    (key, cmd)
+}
+
+/// The routing key and the `HSET` of `player_id`'s entry on `board`, for bulk
+/// writers (the synthetic seed).
+pub fn player_store_cmd(
+    keys: &crate::redis::Keys,
+    board: &str,
+    player_id: &str,
+    entry: &Entry,
+) -> (String, redis::Cmd) {
+    let key = keys.leaderboard_player(board, player_id);
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&key).arg(entry.fields());
+    (key, hset)
+}

@@ -451,6 +451,59 @@ pub async fn reserve_ids_through(redis: &Redis, id: u64) -> AppResult<()> {
     Ok(())
 }
 
+/// The routing key and the `HSET` of `product`'s hash under `id`, the fields
+/// [`create`] writes, for bulk writers (the synthetic seed).
+pub(crate) fn store_cmd(
+    keys: &crate::redis::Keys,
+    product: &NewProduct,
+    id: &str,
+) -> (String, redis::Cmd) {
+    let key = keys.product(id);
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&key).arg(product.fields(id));
+    (key, hset)
+}
+
+/// The routing key and one `HSET` of the SKU index with every `(sku, product id)`
+/// claim (the SKU normalized here, as [`create`] claims it), for bulk writers.
+/// `claims` must not be empty.
+pub fn sku_index_fill<'a>(
+    keys: &crate::redis::Keys,
+    claims: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> (String, redis::Cmd) {
+    let key = keys.sku_index();
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&key);
+    for (sku, id) in claims {
+        hset.arg(normalize_sku(sku)).arg(id);
+    }
+    (key, hset)
+}
+
+/// The routing key and one `ZADD` of the catalog index with every
+/// `(numeric id, product id)` entry, for bulk writers. `entries` must not be empty.
+pub fn catalog_index_fill<'a>(
+    keys: &crate::redis::Keys,
+    entries: impl IntoIterator<Item = (u64, &'a str)>,
+) -> (String, redis::Cmd) {
+    let key = keys.products_index();
+    let cmd = crate::redis::batch::zadd_all(&key, entries);
+    (key, cmd)
+}
+
+/// The routing key and the `ZADD` that lists product `id` (numeric id `number`) in
+/// `category` (already normalized), for bulk writers.
+pub fn category_add(
+    keys: &crate::redis::Keys,
+    category: &str,
+    number: u64,
+    id: &str,
+) -> (String, redis::Cmd) {
+    let key = keys.category_products(category);
+    let cmd = crate::redis::batch::zadd_all(&key, [(number, id)]);
+    (key, cmd)
+}
+
 #[cfg(test)]
 mod tests {
     use redis::Value;

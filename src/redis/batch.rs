@@ -133,3 +133,18 @@ impl Batch {
         }
     }
 }
+
+/// `ZADD key score member ...` of every entry, for the repositories' bulk builders
+/// (one command however many entries, so a bulk writer such as the synthetic seed
+/// stays one round trip per key). `entries` must not be empty: ZADD needs a member.
+pub fn zadd_all<S: redis::ToRedisArgs, M: redis::ToRedisArgs>(
+    key: &str,
+    entries: impl IntoIterator<Item = (S, M)>,
+) -> Cmd {
+    let mut zadd = redis::cmd("ZADD");
+    zadd.arg(key);
+    for (score, member) in entries {
+        zadd.arg(score).arg(member);
+    }
+    zadd
+}

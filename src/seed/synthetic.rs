@@ -32,15 +32,16 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 
+use crate::leaderboards::repo as leaderboards;
 use crate::products::model::CreateProduct;
-use crate::products::repo::NewProduct;
-use crate::redis::Redis;
+use crate::products::repo::{self as products, NewProduct};
 use crate::redis::batch::Batch;
-use crate::redis::keys::UserPart;
-use crate::social::feeds::model::{ActivityEntry, ActivityKind};
-use crate::social::feeds::repo::{ACTIVITY_CAP, TIMELINE_CAP};
+use crate::redis::{Keys, Redis};
+use crate::social::feeds::model::ActivityKind;
+use crate::social::feeds::repo as feeds;
+use crate::social::follows::repo::{self as follows, Side};
 use crate::social::posts::model::Post;
-use crate::social::posts::repo::RECENT_CAP;
+use crate::social::posts::repo::{self as posts, RECENT_CAP};
 use crate::users::Role;
 use crate::users::identity::{self, Identity, normalize};
 use crate::users::repo::NewUser;
@@ -269,7 +270,8 @@ async fn run_retrying(redis: &Redis, batch: Batch) -> redis::RedisResult<()> {
     }
 }
 
-/// Every per-user key of users `first..=last`.
+/// Every per-user key of users `first..=last`; the commands come from the owning
+/// repositories' builders, this only decides what they hold.
 fn user_batch(
     redis: &Redis,
     options: &Options,
@@ -281,88 +283,21 @@ fn user_batch(
     let mut batch = Batch::new();
     let mut usernames = Vec::new();
     let mut emails = Vec::new();
-    let board = keys.leaderboard(BOARD);
-    let mut scores = redis::cmd("ZADD");
-    scores.arg(&board);
+    let mut scores = Vec::new();
 
     for n in first..=last {
         let id = user_id(n);
-        let name = username(n);
-        let email = format!("{name}@synthetic.example");
-        let created_at = crate::time::rfc3339_from_ms(T0 + n as i64);
-        // The fields `users::repo::create` writes, from its own writer.
-        let user = NewUser {
-            id: Some(id.clone()),
-            username: name.clone(),
-            email: email.clone(),
-            password_hash: password_hash.to_string(),
-            name: format!("Synthetic User {n}"),
-            bio: None,
-            avatar: None,
-            role: Role::User,
-            created_at: created_at.clone(),
-        };
-        let user_key = keys.user(&id);
-        batch.add(
-            user_key.clone(),
-            redis::cmd("HSET")
-                .arg(&user_key)
-                .arg(user.fields(&id))
-                .clone(),
-        );
-        usernames.push((normalize(&name), id.clone()));
-        emails.push((normalize(&email), id.clone()));
+        let user = synthetic_user(n, password_hash);
+        let (key, cmd) = crate::users::repo::store_cmd(keys, &user, &id);
+        batch.add(key, cmd);
+        usernames.push((normalize(&user.username), id.clone()));
+        emails.push((normalize(&user.email), id.clone()));
 
-        let mut activity: Vec<(i64, String)> = Vec::new();
-        if options.follows_per_user > 0 {
-            let following = keys.user_part(&id, UserPart::Following);
-            let mut zadd = redis::cmd("ZADD");
-            zadd.arg(&following);
-            for (target, at) in followed_by(options, n) {
-                let target = user_id(target);
-                zadd.arg(at).arg(&target);
-                activity.push((at, activity_json(ActivityKind::Follow, &target, at)));
-            }
-            batch.add(following, zadd);
-            let followers = keys.user_part(&id, UserPart::Followers);
-            let mut zadd = redis::cmd("ZADD");
-            zadd.arg(&followers);
-            for (follower, at) in followers_of(options, n) {
-                zadd.arg(at).arg(user_id(follower));
-            }
-            batch.add(followers, zadd);
-        }
-
-        if options.posts_per_user > 0 {
-            let own = keys.user_part(&id, UserPart::Posts);
-            let mut zadd = redis::cmd("ZADD");
-            zadd.arg(&own);
-            for m in 0..options.posts_per_user {
-                let post = synthetic_post(options, n, m);
-                let at = post_at(options, n, m);
-                let key = keys.post(&post.id);
-                batch.add(
-                    key.clone(),
-                    redis::cmd("HSET").arg(&key).arg(post.to_fields()).clone(),
-                );
-                zadd.arg(at).arg(&post.id);
-                activity.push((at, activity_json(ActivityKind::Post, &post.id, at)));
-            }
-            batch.add(own, zadd);
-            // The timeline fan-out would have built: own posts and followed authors'.
-            let mut timeline: Vec<(i64, String)> = std::iter::once(n)
-                .chain(followed_by(options, n).map(|(author, _)| author))
-                .flat_map(|author| {
-                    (0..options.posts_per_user)
-                        .map(move |m| (post_at(options, author, m), post_id(options, author, m)))
-                })
-                .collect();
-            let key = keys.user_part(&id, UserPart::Timeline);
-            batch.add(key.clone(), zadd_newest(&key, &mut timeline, TIMELINE_CAP));
-        }
+        let mut activity = add_follows(keys, &mut batch, options, n, &id);
+        add_posts(keys, &mut batch, options, n, &id, &mut activity);
         if !activity.is_empty() {
-            let key = keys.user_part(&id, UserPart::Activity);
-            batch.add(key.clone(), zadd_newest(&key, &mut activity, ACTIVITY_CAP));
+            let (key, cmd) = feeds::activity_fill(keys, &id, &mut activity);
+            batch.add(key, cmd);
         }
 
         if options.cart_items > 0 {
@@ -376,30 +311,104 @@ fn user_batch(
             }
         }
 
-        let score = (n * 7919) % 100_000;
-        scores.arg(score).arg(&id);
-        let entry = keys.leaderboard_player(BOARD, &id);
-        batch.add(
-            entry.clone(),
-            redis::cmd("HSET")
-                .arg(&entry)
-                .arg(
-                    crate::leaderboards::repo::Entry {
-                        username: Some(name.clone()),
-                        level: Some(1 + n % 50),
-                        wins: Some(n % 100),
-                        losses: Some(n % 37),
-                        last_played: Some(created_at.clone()),
-                    }
-                    .fields(),
-                )
-                .clone(),
-        );
+        scores.push(((n * 7919) % 100_000, id.clone()));
+        let entry = leaderboards::Entry {
+            username: Some(user.username),
+            level: Some(1 + n % 50),
+            wins: Some(n % 100),
+            losses: Some(n % 37),
+            last_played: Some(user.created_at),
+        };
+        let (key, cmd) = leaderboards::player_store_cmd(keys, BOARD, &id, &entry);
+        batch.add(key, cmd);
     }
     identity::add_bulk_claims(redis, &mut batch, Identity::Username, usernames);
     identity::add_bulk_claims(redis, &mut batch, Identity::Email, emails);
-    batch.add(board, scores);
+    let (key, cmd) = leaderboards::scores_fill(keys, BOARD, scores);
+    batch.add(key, cmd);
     batch
+}
+
+/// Synthetic user `n` with the fields `users::repo::create` would have written.
+fn synthetic_user(n: u64, password_hash: &str) -> NewUser {
+    let name = username(n);
+    NewUser {
+        id: Some(user_id(n)),
+        email: format!("{name}@synthetic.example"),
+        username: name,
+        password_hash: password_hash.to_string(),
+        name: format!("Synthetic User {n}"),
+        bio: None,
+        avatar: None,
+        role: Role::User,
+        created_at: crate::time::rfc3339_from_ms(T0 + n as i64),
+    }
+}
+
+/// User `n`'s following and followers sets; answers the `follow` activity entries.
+fn add_follows(
+    keys: &Keys,
+    batch: &mut Batch,
+    options: &Options,
+    n: u64,
+    id: &str,
+) -> Vec<(i64, String)> {
+    if options.follows_per_user == 0 {
+        return Vec::new();
+    }
+    let following: Vec<(i64, String)> = followed_by(options, n)
+        .map(|(target, at)| (at, user_id(target)))
+        .collect();
+    let activity = following
+        .iter()
+        .map(|(at, target)| {
+            (
+                *at,
+                feeds::activity_member(ActivityKind::Follow, target, *at),
+            )
+        })
+        .collect();
+    let (key, cmd) = follows::bulk_add(keys, id, Side::Following, following);
+    batch.add(key, cmd);
+    let followers = followers_of(options, n).map(|(follower, at)| (at, user_id(follower)));
+    let (key, cmd) = follows::bulk_add(keys, id, Side::Followers, followers);
+    batch.add(key, cmd);
+    activity
+}
+
+/// User `n`'s posts, own-posts index and timeline; adds the `post` activity entries.
+fn add_posts(
+    keys: &Keys,
+    batch: &mut Batch,
+    options: &Options,
+    n: u64,
+    id: &str,
+    activity: &mut Vec<(i64, String)>,
+) {
+    if options.posts_per_user == 0 {
+        return;
+    }
+    let mut own = Vec::new();
+    for m in 0..options.posts_per_user {
+        let post = synthetic_post(options, n, m);
+        let at = post_at(options, n, m);
+        let (key, cmd) = posts::store_cmd(keys, &post);
+        batch.add(key, cmd);
+        activity.push((at, feeds::activity_member(ActivityKind::Post, &post.id, at)));
+        own.push((at, post.id));
+    }
+    let (key, cmd) = posts::author_index_fill(keys, id, own);
+    batch.add(key, cmd);
+    // The timeline fan-out would have built: own posts and followed authors'.
+    let mut timeline: Vec<(i64, String)> = std::iter::once(n)
+        .chain(followed_by(options, n).map(|(author, _)| author))
+        .flat_map(|author| {
+            (0..options.posts_per_user)
+                .map(move |m| (post_at(options, author, m), post_id(options, author, m)))
+        })
+        .collect();
+    let (key, cmd) = feeds::timeline_fill(keys, id, &mut timeline);
+    batch.add(key, cmd);
 }
 
 /// Post `m` of user `n`, as `posts::repo::store` writes it.
@@ -418,27 +427,6 @@ fn synthetic_post(options: &Options, n: u64, m: u64) -> Post {
     }
 }
 
-/// An activity entry as `feeds::repo::record_activity` stores it.
-fn activity_json(kind: ActivityKind, target: &str, at_ms: i64) -> String {
-    serde_json::to_string(&ActivityEntry {
-        kind,
-        target_id: target.to_string(),
-        timestamp: crate::time::rfc3339_from_ms(at_ms),
-    })
-    .expect("activity entries serialize")
-}
-
-/// `ZADD key` of the newest `cap` of `entries` (the trim the capped writers apply).
-fn zadd_newest(key: &str, entries: &mut [(i64, String)], cap: usize) -> redis::Cmd {
-    entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
-    let mut zadd = redis::cmd("ZADD");
-    zadd.arg(key);
-    for (at, member) in entries.iter().take(cap) {
-        zadd.arg(*at).arg(member);
-    }
-    zadd
-}
-
 /// The products with their SKU claims and catalog indexes (`products::repo::create`).
 async fn write_products(redis: &Redis, options: &Options) -> anyhow::Result<u64> {
     let keys = &redis.keys;
@@ -447,56 +435,47 @@ async fn write_products(redis: &Redis, options: &Options) -> anyhow::Result<u64>
     while k <= options.products {
         let last = (k + 999).min(options.products);
         let mut batch = Batch::new();
-        let mut skus = redis::cmd("HSET");
-        skus.arg(keys.sku_index());
-        let mut all = redis::cmd("ZADD");
-        all.arg(keys.products_index());
+        let mut skus = Vec::new();
+        let mut all = Vec::new();
         for k in k..=last {
             let id = product_id(k);
-            let category = format!("synthetic-{}", k % CATEGORIES);
-            let sku = format!("SYN-{k}");
-            let key = keys.product(&id);
-            // The fields `products::repo::create` writes, from its own writer.
-            let product = NewProduct {
-                id: Some(id.clone()),
-                input: CreateProduct {
-                    name: format!("Synthetic product {k}"),
-                    price_cents: (100 + (k * 37) % 10_000) as i64,
-                    stock: 1_000_000_000,
-                    category: category.clone(),
-                    sku: sku.clone(),
-                    description: None,
-                    rating: None,
-                },
-                created_at: crate::time::rfc3339_from_ms(T0 + k as i64),
-            };
-            batch.add(
-                key.clone(),
-                redis::cmd("HSET")
-                    .arg(&key)
-                    .arg(product.fields(&id))
-                    .clone(),
-            );
-            skus.arg(crate::products::model::normalize_sku(&sku))
-                .arg(&id);
-            all.arg(FIRST_ID + k).arg(&id);
-            let by_category = keys.category_products(&category);
-            batch.add(
-                by_category.clone(),
-                redis::cmd("ZADD")
-                    .arg(&by_category)
-                    .arg(FIRST_ID + k)
-                    .arg(&id)
-                    .clone(),
-            );
+            let product = synthetic_product(k);
+            let (key, cmd) = products::store_cmd(keys, &product, &id);
+            batch.add(key, cmd);
+            let (key, cmd) =
+                products::category_add(keys, &product.input.category, FIRST_ID + k, &id);
+            batch.add(key, cmd);
+            skus.push((product.input.sku, id.clone()));
+            all.push((FIRST_ID + k, id));
         }
-        batch.add(keys.sku_index(), skus);
-        batch.add(keys.products_index(), all);
+        let claims = skus.iter().map(|(sku, id)| (sku.as_str(), id.as_str()));
+        let (key, cmd) = products::sku_index_fill(keys, claims);
+        batch.add(key, cmd);
+        let entries = all.iter().map(|(number, id)| (*number, id.as_str()));
+        let (key, cmd) = products::catalog_index_fill(keys, entries);
+        batch.add(key, cmd);
         commands += batch.len() as u64;
         batch.run(&redis.conn).await?;
         k = last + 1;
     }
     Ok(commands)
+}
+
+/// Product `k` with the fields `products::repo::create` would have written.
+fn synthetic_product(k: u64) -> NewProduct {
+    NewProduct {
+        id: Some(product_id(k)),
+        input: CreateProduct {
+            name: format!("Synthetic product {k}"),
+            price_cents: (100 + (k * 37) % 10_000) as i64,
+            stock: 1_000_000_000,
+            category: format!("synthetic-{}", k % CATEGORIES),
+            sku: format!("SYN-{k}"),
+            description: None,
+            rating: None,
+        },
+        created_at: crate::time::rfc3339_from_ms(T0 + k as i64),
+    }
 }
 
 /// The newest [`RECENT_CAP`] synthetic posts into `posts:recent`, then its usual trim.

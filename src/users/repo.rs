@@ -409,3 +409,17 @@ pub async fn reserve_ids_through(redis: &Redis, id: u64) -> AppResult<()> {
         .await?;
     Ok(())
 }
+
+/// The routing key and the `HSET` of `user`'s hash under `id`, the fields
+/// [`create`] writes, for bulk writers (the synthetic seed; the identity claims go
+/// through `identity::add_bulk_claims`).
+pub(crate) fn store_cmd(
+    keys: &crate::redis::Keys,
+    user: &NewUser,
+    id: &str,
+) -> (String, redis::Cmd) {
+    let key = keys.user(id);
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&key).arg(user.fields(id));
+    (key, hset)
+}

@@ -152,12 +152,7 @@ pub async fn record_activity(
     target_id: &str,
     at_ms: i64,
 ) -> AppResult<()> {
-    let entry = ActivityEntry {
-        kind,
-        target_id: target_id.to_string(),
-        timestamp: time::rfc3339_from_ms(at_ms),
-    };
-    let member = serde_json::to_string(&entry).map_err(anyhow::Error::from)?;
+    let member = activity_member(kind, target_id, at_ms);
     let reply: redis::Value = scripts::ZADD_IF_EXISTS
         .key(redis.keys.user(user_id))
         .key(redis.keys.user_part(user_id, UserPart::Activity))
@@ -198,4 +193,48 @@ pub async fn add_celebrity(redis: &Redis, user_id: &str) -> AppResult<()> {
 pub async fn remove_celebrity(redis: &Redis, user_id: &str) -> AppResult<()> {
     let _: u64 = redis.conn().srem(redis.keys.celebrities(), user_id).await?;
     Ok(())
+}
+
+/// The routing key and one `ZADD` of `user_id`'s timeline with the newest
+/// [`TIMELINE_CAP`] of `(at_ms, post id)` entries: the timeline the fan-out would
+/// have built, for bulk writers (the synthetic seed). `entries` must not be empty.
+pub fn timeline_fill(
+    keys: &crate::redis::Keys,
+    user_id: &str,
+    entries: &mut [(i64, String)],
+) -> (String, redis::Cmd) {
+    let key = keys.user_part(user_id, UserPart::Timeline);
+    let cmd = zadd_newest(&key, entries, TIMELINE_CAP);
+    (key, cmd)
+}
+
+/// The routing key and one `ZADD` of `user_id`'s activity with the newest
+/// [`ACTIVITY_CAP`] of `(at_ms, entry)` pairs, each entry as [`activity_member`]
+/// encodes it, for bulk writers (the synthetic seed). `entries` must not be empty.
+pub fn activity_fill(
+    keys: &crate::redis::Keys,
+    user_id: &str,
+    entries: &mut [(i64, String)],
+) -> (String, redis::Cmd) {
+    let key = keys.user_part(user_id, UserPart::Activity);
+    let cmd = zadd_newest(&key, entries, ACTIVITY_CAP);
+    (key, cmd)
+}
+
+/// The activity-log member of `kind` on `target` at `at_ms`, as
+/// [`record_activity`] stores it.
+pub fn activity_member(kind: ActivityKind, target: &str, at_ms: i64) -> String {
+    serde_json::to_string(&ActivityEntry {
+        kind,
+        target_id: target.to_string(),
+        timestamp: time::rfc3339_from_ms(at_ms),
+    })
+    .expect("activity entries serialize")
+}
+
+/// `ZADD key` of the newest `cap` of `entries` (the trim the capped writers apply;
+/// ties broken by member, newest first, as ZREVRANGE orders them).
+fn zadd_newest(key: &str, entries: &mut [(i64, String)], cap: usize) -> redis::Cmd {
+    entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    crate::redis::batch::zadd_all(key, entries.iter().take(cap).map(|(at, m)| (*at, m)))
 }

@@ -306,3 +306,17 @@ pub async fn remove_user(redis: &Redis, user_id: &str) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// The routing key and one `ZADD` of `owner`'s `side` with every `(at_ms, user id)`
+/// entry: what that many follows would have left, for bulk writers (the synthetic
+/// seed). `entries` must not be empty.
+pub fn bulk_add(
+    keys: &crate::redis::Keys,
+    owner: &str,
+    side: Side,
+    entries: impl IntoIterator<Item = (i64, String)>,
+) -> (String, redis::Cmd) {
+    let key = keys.user_part(owner, side.part());
+    let cmd = crate::redis::batch::zadd_all(&key, entries);
+    (key, cmd)
+}

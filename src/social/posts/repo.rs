@@ -666,3 +666,25 @@ pub async fn reserve_ids_through(redis: &Redis, n: u64) -> AppResult<()> {
         .await?;
     Ok(())
 }
+
+/// The routing key and the `HSET` that stores `post` as [`store`] does, for bulk
+/// writers (the synthetic seed).
+pub fn store_cmd(keys: &crate::redis::Keys, post: &Post) -> (String, redis::Cmd) {
+    let key = keys.post(&post.id);
+    let mut hset = redis::cmd("HSET");
+    hset.arg(&key).arg(post.to_fields());
+    (key, hset)
+}
+
+/// The routing key and one `ZADD` of `author_id`'s own posts with every
+/// `(at_ms, post id)` entry, for bulk writers (the synthetic seed). `entries` must
+/// not be empty.
+pub fn author_index_fill(
+    keys: &crate::redis::Keys,
+    author_id: &str,
+    entries: impl IntoIterator<Item = (i64, String)>,
+) -> (String, redis::Cmd) {
+    let key = keys.user_part(author_id, UserPart::Posts);
+    let cmd = crate::redis::batch::zadd_all(&key, entries);
+    (key, cmd)
+}
