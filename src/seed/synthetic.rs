@@ -499,18 +499,17 @@ async fn write_recent(redis: &Redis, options: &Options) -> anyhow::Result<u64> {
 
 /// Every synthetic post into `posts:all` (uncapped), in ZADDs of [`RECENT_CAP`].
 async fn write_all_posts(redis: &Redis, options: &Options, total: u64) -> anyhow::Result<u64> {
-    let key = redis.keys.all_posts();
     let mut commands = 0;
     let mut start = 0;
     while start < total {
         let end = (start + RECENT_CAP as u64).min(total);
-        let mut zadd = redis::cmd("ZADD");
-        zadd.arg(&key);
-        for index in start..end {
-            let (m, n) = (index / options.users, index % options.users + 1);
-            zadd.arg(post_at(options, n, m)).arg(post_id(options, n, m));
-        }
-        let _: () = zadd.query_async(&mut redis.conn()).await?;
+        let entries: Vec<(i64, String)> = (start..end)
+            .map(|index| {
+                let (m, n) = (index / options.users, index % options.users + 1);
+                (post_at(options, n, m), post_id(options, n, m))
+            })
+            .collect();
+        crate::social::posts::repo::index_all_many(redis, &entries).await?;
         commands += 1;
         start = end;
     }

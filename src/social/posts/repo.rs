@@ -352,6 +352,16 @@ pub(crate) async fn index_recent_many(redis: &Redis, entries: &[(i64, &str)]) ->
     Ok(())
 }
 
+/// Adds `(at_ms, post id)` entries to `posts:all` (uncapped: every post, the
+/// RealWorld list's index); the synthetic seed writes its posts so, a ZADD at a time.
+pub(crate) async fn index_all_many(redis: &Redis, entries: &[(i64, String)]) -> AppResult<()> {
+    let _: () = redis
+        .conn()
+        .zadd_multiple(redis.keys.all_posts(), entries)
+        .await?;
+    Ok(())
+}
+
 /// One post; `None` if there is no such post.
 pub async fn get(redis: &Redis, id: &str) -> AppResult<Option<Post>> {
     Ok(get_many(redis, &[id.to_string()]).await?.pop().flatten())
