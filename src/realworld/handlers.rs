@@ -89,7 +89,7 @@ async fn user_response(
 /// `POST /v1/users` (the same registration, welcome e-mail included) under the spec's
 /// password rule (8 to 128 characters), then a session opened as a login does: the
 /// answer carries its token.
-#[utoipa::path(post, path = "/api/users", tag = "realworld",
+#[utoipa::path(post, path = "/api/users", tag = "realworld", operation_id = "realworld_register",
     request_body = NewUserRequest,
     responses(
         (status = 201, description = "Registered, with a session token", body = UserResponse),
@@ -134,7 +134,7 @@ pub async fn register(
 /// Log in
 ///
 /// `POST /v1/sessions`: the same login throttle, constant-time check and session.
-#[utoipa::path(post, path = "/api/users/login", tag = "realworld",
+#[utoipa::path(post, path = "/api/users/login", tag = "realworld", operation_id = "realworld_login",
     request_body = LoginUserRequest,
     responses(
         (status = 200, description = "Logged in", body = UserResponse),
@@ -170,7 +170,7 @@ pub async fn login(
 /// Current user
 ///
 /// `GET /v1/users/me`.
-#[utoipa::path(get, path = "/api/user", tag = "realworld",
+#[utoipa::path(get, path = "/api/user", tag = "realworld", operation_id = "realworld_current_user",
     security(("realworld_token" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = UserResponse),
@@ -190,7 +190,7 @@ pub async fn current_user(
 /// taken), and the password change of `/v1` for `password` without the current one
 /// (the spec has no field for it; the session is the proof; every other session of
 /// the user ends).
-#[utoipa::path(put, path = "/api/user", tag = "realworld",
+#[utoipa::path(put, path = "/api/user", tag = "realworld", operation_id = "realworld_update_user",
     request_body = UpdateUserRequest,
     security(("realworld_token" = [])),
     responses(
@@ -248,7 +248,7 @@ pub async fn update_user(
 /// A profile
 ///
 /// `GET /v1/users/{id}` by username, with `following` for the reader.
-#[utoipa::path(get, path = "/api/profiles/{username}", tag = "realworld",
+#[utoipa::path(get, path = "/api/profiles/{username}", tag = "realworld", operation_id = "realworld_get_profile",
     params(("username" = String, Path)),
     security((), ("realworld_token" = [])),
     responses(
@@ -287,7 +287,7 @@ async fn profile_response(
 ///
 /// `PUT /v1/users/me/following/{id}`: the same follow (both sides, the timeline
 /// backfill, the notification). Idempotent.
-#[utoipa::path(post, path = "/api/profiles/{username}/follow", tag = "realworld",
+#[utoipa::path(post, path = "/api/profiles/{username}/follow", tag = "realworld", operation_id = "realworld_follow",
     params(("username" = String, Path)),
     security(("realworld_token" = [])),
     responses(
@@ -307,7 +307,7 @@ pub async fn follow(
 /// Unfollow a user
 ///
 /// `DELETE /v1/users/me/following/{id}`. Idempotent.
-#[utoipa::path(delete, path = "/api/profiles/{username}/follow", tag = "realworld",
+#[utoipa::path(delete, path = "/api/profiles/{username}/follow", tag = "realworld", operation_id = "realworld_unfollow",
     params(("username" = String, Path)),
     security(("realworld_token" = [])),
     responses(
@@ -352,7 +352,7 @@ async fn set_follow(
 /// `user:{id}:posts` or `user:{id}:favorites`); `HGETALL post:{p}` for the page and
 /// `HMGET user:{id}` for its authors (pipelined by slot); `ZMSCORE` for `favorited`
 /// and `following`.
-#[utoipa::path(get, path = "/api/articles", tag = "realworld",
+#[utoipa::path(get, path = "/api/articles", tag = "realworld", operation_id = "realworld_list_articles",
     params(ArticlesQuery),
     security((), ("realworld_token" = [])),
     responses(
@@ -362,8 +362,10 @@ async fn set_follow(
 pub async fn list_articles(
     State(state): State<AppState>,
     reader: Option<Reader>,
-    AppQuery(query): AppQuery<ArticlesQuery>,
+    query: Result<AppQuery<ArticlesQuery>, AppError>,
 ) -> ApiResult<Json<MultipleArticlesResponse>> {
+    // A query the extractor refuses is the spec's error shape too, not problem+json.
+    let AppQuery(query) = query?;
     let paging = Paging::parse(query.limit.as_deref(), query.offset.as_deref())?;
     Ok(Json(
         view::list(
@@ -383,18 +385,21 @@ pub async fn list_articles(
 ///
 /// The reader's home timeline (`GET /v1/feed`): posts of the people they follow (and
 /// their own), newest first, paged by `offset` and `limit`, with the exact count.
-#[utoipa::path(get, path = "/api/articles/feed", tag = "realworld",
+#[utoipa::path(get, path = "/api/articles/feed", tag = "realworld", operation_id = "realworld_feed",
     params(FeedQuery),
     security(("realworld_token" = [])),
     responses(
         (status = 200, description = "A page of the feed", body = MultipleArticlesResponse),
-        (status = 401, description = "No token", body = GenericErrorModel)
+        (status = 401, description = "No token", body = GenericErrorModel),
+        (status = 422, description = "A bad `limit` or `offset`", body = GenericErrorModel)
     ))]
 pub async fn feed(
     State(state): State<AppState>,
     reader: Reader,
-    AppQuery(query): AppQuery<FeedQuery>,
+    query: Result<AppQuery<FeedQuery>, AppError>,
 ) -> ApiResult<Json<MultipleArticlesResponse>> {
+    // A query the extractor refuses is the spec's error shape too, not problem+json.
+    let AppQuery(query) = query?;
     let paging = Paging::parse(query.limit.as_deref(), query.offset.as_deref())?;
     Ok(Json(
         view::feed(&state.redis, &reader.auth.user_id, paging).await?,
@@ -405,7 +410,7 @@ pub async fn feed(
 ///
 /// `POST /v1/posts` with `body` as the content: the same post, indexes, fan-out and
 /// activity; the slug comes from the title (made unique with the post number).
-#[utoipa::path(post, path = "/api/articles", tag = "realworld",
+#[utoipa::path(post, path = "/api/articles", tag = "realworld", operation_id = "realworld_create_article",
     request_body = NewArticleRequest,
     security(("realworld_token" = [])),
     responses(
@@ -446,7 +451,7 @@ pub async fn create_article(
 /// An article
 ///
 /// `GET /v1/posts/{id}` by slug, with its body.
-#[utoipa::path(get, path = "/api/articles/{slug}", tag = "realworld",
+#[utoipa::path(get, path = "/api/articles/{slug}", tag = "realworld", operation_id = "realworld_get_article",
     params(("slug" = String, Path)),
     security((), ("realworld_token" = [])),
     responses(
@@ -471,7 +476,7 @@ pub async fn get_article(
 ///
 /// The author (or an admin) changes the given fields; a new title gives a new slug.
 /// The same post, seen through `/v1` too.
-#[utoipa::path(put, path = "/api/articles/{slug}", tag = "realworld",
+#[utoipa::path(put, path = "/api/articles/{slug}", tag = "realworld", operation_id = "realworld_update_article",
     params(("slug" = String, Path)),
     request_body = UpdateArticleRequest,
     security(("realworld_token" = [])),
@@ -519,7 +524,7 @@ pub async fn update_article(
 /// Delete an article
 ///
 /// `DELETE /v1/posts/{id}`: the author or an admin.
-#[utoipa::path(delete, path = "/api/articles/{slug}", tag = "realworld",
+#[utoipa::path(delete, path = "/api/articles/{slug}", tag = "realworld", operation_id = "realworld_delete_article",
     params(("slug" = String, Path)),
     security(("realworld_token" = [])),
     responses(
@@ -549,7 +554,7 @@ pub async fn delete_article(
 /// Favorite an article
 ///
 /// `PUT /v1/posts/{id}/like`: a favorite is a like. Idempotent.
-#[utoipa::path(post, path = "/api/articles/{slug}/favorite", tag = "realworld",
+#[utoipa::path(post, path = "/api/articles/{slug}/favorite", tag = "realworld", operation_id = "realworld_favorite",
     params(("slug" = String, Path)),
     security(("realworld_token" = [])),
     responses(
@@ -568,7 +573,7 @@ pub async fn favorite(
 /// Unfavorite an article
 ///
 /// `DELETE /v1/posts/{id}/like`. Idempotent.
-#[utoipa::path(delete, path = "/api/articles/{slug}/favorite", tag = "realworld",
+#[utoipa::path(delete, path = "/api/articles/{slug}/favorite", tag = "realworld", operation_id = "realworld_unfavorite",
     params(("slug" = String, Path)),
     security(("realworld_token" = [])),
     responses(
@@ -602,7 +607,7 @@ async fn set_favorite(
 /// Comment on an article
 ///
 /// `POST /v1/posts/{id}/comments`.
-#[utoipa::path(post, path = "/api/articles/{slug}/comments", tag = "realworld",
+#[utoipa::path(post, path = "/api/articles/{slug}/comments", tag = "realworld", operation_id = "realworld_add_comment",
     params(("slug" = String, Path)),
     request_body = NewCommentRequest,
     security(("realworld_token" = [])),
@@ -645,7 +650,7 @@ pub async fn add_comment(
 /// Comments of an article
 ///
 /// The newest 1000, newest first (`GET /v1/posts/{id}/comments` pages them).
-#[utoipa::path(get, path = "/api/articles/{slug}/comments", tag = "realworld",
+#[utoipa::path(get, path = "/api/articles/{slug}/comments", tag = "realworld", operation_id = "realworld_list_comments",
     params(("slug" = String, Path)),
     security((), ("realworld_token" = [])),
     responses(
@@ -677,7 +682,7 @@ pub async fn list_comments(
 /// Delete a comment
 ///
 /// Its author or an admin; check and removal in one script.
-#[utoipa::path(delete, path = "/api/articles/{slug}/comments/{id}", tag = "realworld",
+#[utoipa::path(delete, path = "/api/articles/{slug}/comments/{id}", tag = "realworld", operation_id = "realworld_delete_comment",
     params(("slug" = String, Path), ("id" = u64, Path)),
     security(("realworld_token" = [])),
     responses(
@@ -709,7 +714,7 @@ pub async fn delete_comment(
 /// Tags
 ///
 /// The tags articles carry, most used first (at most 1000).
-#[utoipa::path(get, path = "/api/tags", tag = "realworld",
+#[utoipa::path(get, path = "/api/tags", tag = "realworld", operation_id = "realworld_tags",
     responses((status = 200, description = "The tags", body = TagsResponse)))]
 pub async fn tags(State(state): State<AppState>) -> ApiResult<Json<TagsResponse>> {
     Ok(Json(TagsResponse {

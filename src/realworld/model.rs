@@ -50,7 +50,9 @@ pub struct UpdateUserRequest {
     pub user: UpdateUser,
 }
 
+/// Named `RealWorldUpdateUser` in the document: `/v1` has an `UpdateUser` of its own.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(as = RealWorldUpdateUser)]
 pub struct UpdateUser {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -253,8 +255,10 @@ pub struct NewComment {
     pub body: Option<String>,
 }
 
-/// A comment in the spec's shape: its id is the number of Agora's `c<n>`.
+/// A comment in the spec's shape: its id is the number of Agora's `c<n>`. Named
+/// `RealWorldComment` in the document: `/v1` has a `Comment` of its own.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RealWorldComment)]
 #[serde(rename_all = "camelCase")]
 pub struct Comment {
     pub id: u64,

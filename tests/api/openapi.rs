@@ -44,3 +44,22 @@ fn every_operation_documents_its_responses_and_redis_commands() {
     let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
     assert_eq!(schemes["bearer"]["scheme"], "bearer");
 }
+
+/// Generated clients name a function (or a type member) after each `operationId`: two
+/// operations with one id (the `/api` adapter's `login` beside `/v1`'s) broke the
+/// TypeScript types ("Duplicate identifier") and made the Python client pick one.
+#[test]
+fn every_operation_id_is_unique() {
+    let doc: Value = serde_json::to_value(agora::app::openapi()).unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = seen.insert(id.to_string(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+}
