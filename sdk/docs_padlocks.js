@@ -63,7 +63,9 @@ async function main() {
     await sleep(200);
   }
   const before = padlocks(document);
+  // Every scheme a user can fill in: /v1's bearer and /api's `Token <token>` header.
   dom.window.ui.preauthorizeApiKey("bearer", "a-token-for-the-padlocks");
+  dom.window.ui.preauthorizeApiKey("realworld_token", "Token a-token-for-the-padlocks");
   await sleep(500);
   const after = padlocks(document);
   dom.window.close();
