@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the official RealWorld (Conduit) suites, unchanged, against a live agora:
-# Hurl (the 13 files of ../shared/realworld/api/hurl, or $REALWORLD_DIR) and the
+# Hurl (the 13 files of vendor/realworld/api/hurl, or $REALWORLD_DIR) and the
 # Postman collection with newman, minus the one request upstream reversed after the
 # collection froze ("Create Article - duplicate title", which expects 409 where the
 # current spec and the Hurl suite want two 201s with different slugs).
@@ -15,7 +15,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 URL="${1:?usage: $0 URL}"
-REALWORLD_DIR="${REALWORLD_DIR:-$ROOT/../shared/realworld}"
+# The suites are vendored, unchanged, in vendor/realworld (a clean clone has no
+# ../shared beside it); REALWORLD_DIR points elsewhere, e.g. at a newer upstream copy.
+REALWORLD_DIR="${REALWORLD_DIR:-$ROOT/vendor/realworld}"
 HURL="$ROOT/.tools/hurl/bin/hurl"
 NEWMAN="$ROOT/.tools/newman/node_modules/.bin/newman"
 "$ROOT/scripts/ensure-realworld-tools.sh"
