@@ -97,15 +97,10 @@ pub async fn index_tags(
     if tags.is_empty() {
         return Ok(());
     }
-    let mut batch = Batch::new();
-    for tag in tags {
-        let key = redis.keys.tag_posts(tag);
-        batch.add(
-            key.clone(),
-            redis::cmd("ZADD").arg(&key).arg(at_ms).arg(post_id).clone(),
-        );
-    }
-    batch.run(&redis.conn).await?;
+    on_each_tag(redis, tags, |key| {
+        redis::cmd("ZADD").arg(key).arg(at_ms).arg(post_id).clone()
+    })
+    .await?;
     // Counted after the indexes, from their sizes: a retry never counts twice.
     recount_tags(redis, tags).await
 }
@@ -115,27 +110,33 @@ pub async fn unindex_tags(redis: &Redis, post_id: &str, tags: &[String]) -> AppR
     if tags.is_empty() {
         return Ok(());
     }
+    on_each_tag(redis, tags, |key| {
+        redis::cmd("ZREM").arg(key).arg(post_id).clone()
+    })
+    .await?;
+    recount_tags(redis, tags).await
+}
+
+/// Runs `command(key)` on each tag's index `tag:{t}:posts`, in one batch (one pipeline
+/// per slot on a cluster); the replies in the order of `tags`.
+async fn on_each_tag(
+    redis: &Redis,
+    tags: &[String],
+    command: impl Fn(&str) -> redis::Cmd,
+) -> AppResult<Vec<redis::Value>> {
     let mut batch = Batch::new();
     for tag in tags {
         let key = redis.keys.tag_posts(tag);
-        batch.add(
-            key.clone(),
-            redis::cmd("ZREM").arg(&key).arg(post_id).clone(),
-        );
+        let cmd = command(&key);
+        batch.add(key, cmd);
     }
-    batch.run(&redis.conn).await?;
-    recount_tags(redis, tags).await
+    Ok(batch.run(&redis.conn).await?)
 }
 
 /// Sets each tag's count in `tags:posts` to the size of its index (a tag no post
 /// carries leaves the list).
 async fn recount_tags(redis: &Redis, tags: &[String]) -> AppResult<()> {
-    let mut batch = Batch::new();
-    for tag in tags {
-        let key = redis.keys.tag_posts(tag);
-        batch.add(key.clone(), redis::cmd("ZCARD").arg(&key).clone());
-    }
-    let sizes = batch.run(&redis.conn).await?;
+    let sizes = on_each_tag(redis, tags, |key| redis::cmd("ZCARD").arg(key).clone()).await?;
     let counts = redis.keys.post_tags();
     let mut pipe = redis::pipe();
     for (tag, size) in tags.iter().zip(sizes) {
