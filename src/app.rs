@@ -5,23 +5,13 @@
 //! `run` takes its listener and a shutdown future from the caller, so tests bind port 0
 //! and stop the server when they are done, and `main` wires SIGTERM/ctrl-c.
 
-use std::time::Duration;
-
-use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, Response};
-use axum::middleware::{self, Next};
-use axum::response::IntoResponse;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
-use tower_http::cors::CorsLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower::Layer;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::AppError;
+use crate::edge::{self, Edge};
 use crate::ops::metrics;
 use crate::rate_limits::api_limiter::{self, ApiLimiter};
 use crate::server::ConnectionLimits;
@@ -59,13 +49,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// The complete HTTP application.
-pub fn router(state: AppState) -> Router {
+/// The complete HTTP application: the router inside the edge ([`crate::edge`]).
+pub fn router(state: AppState) -> Edge<impl edge::Inner> {
     let (api, _) = api_router().split_for_parts();
     let doc = openapi();
     let limiter_on = state.settings.rate_limit > 0;
     let limiter = ApiLimiter::new(state.clone());
-    let request_id = HeaderName::from_static("x-request-id");
     let timeout = state.settings.request_timeout();
     // Install the recorder before the first request, so no request goes uncounted.
     metrics::handle();
@@ -75,77 +64,18 @@ pub fn router(state: AppState) -> Router {
     if limiter_on {
         api = api.route_layer(middleware::from_fn_with_state(limiter, api_limiter::limit));
     }
-    api.fallback(crate::error::route_not_found)
+    let router = api
+        .fallback(crate::error::route_not_found)
         .method_not_allowed_fallback(crate::error::method_not_allowed)
         // A layer, not a route layer: requests no route matched are counted too, as
-        // route `unmatched`.
-        .layer(middleware::from_fn(metrics::track))
-        .layer(middleware::from_fn_with_state(timeout, request_timeout))
-        .layer(middleware::from_fn(crate::error::problem_for_plain_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(
-            ServiceBuilder::new()
-                .layer(middleware::map_request(drop_unsafe_request_id))
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(
-                    |req: &Request| {
-                        let id = req
-                            .headers()
-                            .get("x-request-id")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
-                    },
-                ))
-                .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-                    AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
-                }))
-                .layer(CompressionLayer::new())
-                .layer(CorsLayer::permissive().allow_credentials(false)),
-        )
-        .with_state(state)
-}
-
-/// Longest client-sent `X-Request-Id` kept.
-const REQUEST_ID_MAX_LEN: usize = 64;
-
-/// A client's `X-Request-Id` is echoed in the response and written in every log line of
-/// the request, so only a plain token is kept: 1 to 64 of `A-Z a-z 0-9 . _ -` (UUIDs,
-/// trace ids). Anything else (newlines or other log-forging text, a huge value, several
-/// headers) is dropped, and `SetRequestIdLayer` then generates a UUID.
-async fn drop_unsafe_request_id(mut request: Request) -> Request {
-    let values = request.headers().get_all("x-request-id");
-    let mut values = values.iter();
-    let safe = match (values.next(), values.next()) {
-        (Some(value), None) => is_safe_request_id(value.as_bytes()),
-        (None, _) => true,
-        (Some(_), Some(_)) => false,
-    };
-    if !safe {
-        request.headers_mut().remove("x-request-id");
-    }
-    request
-}
-
-fn is_safe_request_id(id: &[u8]) -> bool {
-    (1..=REQUEST_ID_MAX_LEN).contains(&id.len())
-        && id
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// Answers 503 problem+json when a request runs past the request timeout, so a slow
-/// Redis can never hold a client forever.
-async fn request_timeout(
-    State(timeout): State<Duration>,
-    request: Request,
-    next: Next,
-) -> Response<axum::body::Body> {
-    match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => AppError::Timeout.into_response(),
-    }
+        // route `unmatched`. The only layer on the routes: each one costs every request
+        // a boxed service (see `crate::edge`).
+        .layer(metrics::Track)
+        .with_state(state);
+    Edge::new(
+        DefaultBodyLimit::max(BODY_LIMIT_BYTES).layer(router),
+        timeout,
+    )
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then drains requests.
@@ -155,7 +85,9 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let limits = ConnectionLimits::from_settings(&state.settings);
+    let upkeep = tokio::spawn(metrics::run_upkeep());
     crate::server::serve(listener, router(state), limits, shutdown).await;
+    upkeep.abort();
     Ok(())
 }
 
@@ -194,23 +126,5 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
             let _ = tokio::signal::ctrl_c().await;
         }
         tracing::info!("shutdown signal received, draining requests");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn request_ids_are_plain_tokens_of_at_most_64_characters() {
-        for id in [
-            "a",
-            "3f2b0c1e-6a0e-4d6c-9a43-7f1f7d6c9c1e",
-            "req.1_2-3",
-            &"x".repeat(64),
-        ] {
-            assert!(super::is_safe_request_id(id.as_bytes()), "{id}");
-        }
-        for id in ["", "a b", "a\nb", "a\"b", "x=1", "é", &"x".repeat(65)] {
-            assert!(!super::is_safe_request_id(id.as_bytes()), "{id}");
-        }
     }
 }

@@ -269,17 +269,13 @@ pub async fn method_not_allowed() -> AppError {
 /// Longest framework error text carried over into a problem's `detail`.
 const PLAIN_ERROR_DETAIL_MAX: usize = 512;
 
-/// Middleware: an error answer that is not problem+json (axum's own rejections are
+/// An error answer that is not problem+json (axum's own rejections are
 /// `text/plain`: a path parameter that is not valid UTF-8 after percent-decoding, a
 /// query string an extractor refuses, a missing extension; or an empty body) becomes
 /// problem+json with the same status and headers (`Allow` included). Client errors
 /// keep the framework's short text as `detail`; server errors get the opaque 500 detail
 /// (the text is logged).
-pub async fn problem_for_plain_errors(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let response = next.run(request).await;
+pub async fn problem_for_plain_errors(response: Response) -> Response {
     let status = response.status();
     let plain = response
         .headers()

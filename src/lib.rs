@@ -60,6 +60,7 @@ pub(crate) mod carts;
 pub mod client_ip;
 pub mod config;
 pub(crate) mod docs;
+pub mod edge;
 pub mod error;
 pub(crate) mod experiments;
 pub mod extract;

@@ -33,23 +33,22 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::Sleep;
-use tower::{Service, ServiceExt};
+use tower::Service;
 
 use crate::config::Settings;
+use crate::edge::{Edge, Inner};
 
 /// What bounds the connections a client can hold.
 #[derive(Clone, Copy, Debug)]
@@ -77,11 +76,10 @@ impl ConnectionLimits {
 /// Serves `app` on `listener` until `shutdown` completes, then drains the connections.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: Edge<impl Inner>,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let mut make_service = app.into_make_service_with_connect_info::<SocketAddr>();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -107,13 +105,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = match make_service.call(remote).await {
-            Ok(service) => service,
-            Err(never) => match never {},
-        };
-        let service = TowerToHyperService::new(service.map_request(
-            |request: hyper::Request<hyper::body::Incoming>| request.map(axum::body::Body::new),
-        ));
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request.extensions_mut().insert(ConnectInfo(remote));
+                app.clone().call(request)
+            });
         let io = TokioIo::new(StallGuard::new(stream, limits.write_stall_timeout));
         let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {

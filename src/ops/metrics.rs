@@ -12,14 +12,19 @@
 //! before it is installed; the exporter writes `# TYPE` itself. A new series must be added
 //! there: the test `ops::every_metrics_series_has_help_and_type` fails otherwise.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
 use axum::response::Response;
-use metrics::{KeyName, Recorder, SharedString};
+use metrics::{Counter, Histogram, KeyName, Recorder, SharedString};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tower::{Layer, Service};
 
 use crate::redis::Redis;
 
@@ -144,25 +149,122 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Middleware: counts each request and observes its latency by route and status.
-pub async fn track(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = method_label(request.method());
-    let start = Instant::now();
-    let response = next.run(request).await;
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route),
-        ("status", response.status().as_u16().to_string()),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(start.elapsed().as_secs_f64());
-    response
+/// How often the recorder's upkeep runs: histogram samples are kept until it (or a
+/// scrape of `/metrics`) drains them, so without it an unscraped process grows by 8
+/// bytes per request.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Drains the recorder's pending histogram samples every [`UPKEEP_INTERVAL`], for as
+/// long as the runtime runs.
+pub async fn run_upkeep() {
+    let mut ticks = tokio::time::interval(UPKEEP_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        handle().run_upkeep();
+    }
+}
+
+/// Layer (on every route, so the route template is known): counts each request and
+/// observes its latency by method, route template and status.
+///
+/// A tower layer rather than a `from_fn` middleware, and the series' handles are kept
+/// per thread: the request path allocates nothing and hashes no label set (with
+/// `from_fn` and `metrics::counter!(name, &labels)` per request this was several
+/// percent of a cached read's CPU).
+#[derive(Clone, Copy)]
+pub struct Track;
+
+impl<S> Layer<S> for Track {
+    type Service = Tracked<S>;
+
+    fn layer(&self, inner: S) -> Tracked<S> {
+        Tracked { inner }
+    }
+}
+
+/// A service whose requests [`Track`] counts.
+#[derive(Clone)]
+pub struct Tracked<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for Tracked<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = TrackedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        TrackedFuture {
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            method: method_label(request.method()),
+            start: Instant::now(),
+            inner: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Tracked`]: records the answer when it is ready.
+    pub struct TrackedFuture<F> {
+        #[pin]
+        inner: F,
+        route: Option<MatchedPath>,
+        method: &'static str,
+        start: Instant,
+    }
+}
+
+impl<F, E> Future for TrackedFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = std::task::ready!(this.inner.poll(cx));
+        if let Ok(response) = &answer {
+            let route = this.route.as_ref().map_or("unmatched", |p| p.as_str());
+            let (requests, latency) = series(this.method, route, response.status().as_u16());
+            requests.increment(1);
+            latency.record(this.start.elapsed().as_secs_f64());
+        }
+        Poll::Ready(answer)
+    }
+}
+
+/// The request counter and latency histogram of one (method, route, status), created
+/// on first use and then kept by each thread (a bounded set: every label is).
+fn series(method: &'static str, route: &str, status: u16) -> (Counter, Histogram) {
+    type BySeries = HashMap<(&'static str, u16), HashMap<Box<str>, (Counter, Histogram)>>;
+    thread_local! {
+        static SERIES_HANDLES: RefCell<BySeries> = RefCell::new(HashMap::new());
+    }
+    SERIES_HANDLES.with_borrow_mut(|handles| {
+        let by_route = handles.entry((method, status)).or_default();
+        if let Some(found) = by_route.get(route) {
+            return found.clone();
+        }
+        let labels = [
+            ("method", method.to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        let made = (
+            metrics::counter!("http_requests_total", &labels),
+            metrics::histogram!("http_request_duration_seconds", &labels),
+        );
+        by_route.insert(route.into(), made.clone());
+        made
+    })
 }
 
 /// The `method` label: a standard method's name, else `other`.
