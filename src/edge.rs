@@ -348,6 +348,61 @@ mod tests {
         }
     }
 
+    async fn answer(edge: Edge<impl Inner>) -> Response {
+        let request = Request::get("/x").body(Body::empty()).unwrap();
+        edge.oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {})
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_problem_with_the_edge_headers() {
+        let panics = tower::service_fn(|_: Request| async {
+            if true {
+                panic!("a handler bug");
+            }
+            Ok::<Response, Infallible>(Response::new(Body::empty()))
+        });
+        let response = answer(Edge::new(panics, Duration::from_secs(5))).await;
+        assert_eq!(response.status(), 500);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert!(response.headers().contains_key("x-request-id"));
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    }
+
+    #[tokio::test]
+    async fn a_request_past_the_timeout_is_a_503_problem() {
+        let slow = tower::service_fn(|_: Request| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<Response, Infallible>(Response::new(Body::empty()))
+        });
+        let started = Instant::now();
+        let response = answer(Edge::new(slow, Duration::from_millis(50))).await;
+        assert_eq!(response.status(), 503);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_plain_text_framework_error_becomes_problem_json() {
+        let plain = tower::service_fn(|_: Request| async {
+            let response = (axum::http::StatusCode::BAD_REQUEST, "bad query").into_response();
+            Ok::<Response, Infallible>(response)
+        });
+        let response = answer(Edge::new(plain, Duration::from_secs(5))).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+
     #[test]
     fn the_constant_headers_are_the_cors_ones_and_vary() {
         let headers = constant_headers();

@@ -517,3 +517,78 @@ async fn only_plain_request_ids_are_echoed_others_are_replaced() {
         );
     }
 }
+
+/// The edge applies tower-http's CORS and gzip only where they act (a preflight, a
+/// client sending `Accept-Encoding`) and the constant headers they add everywhere else:
+/// every answer, found or not, compressed or not, carries the same CORS headers, `Vary`
+/// and a request id; a client accepting gzip gets a gzip body of a large document.
+#[tokio::test]
+async fn cors_compression_and_request_ids_apply_to_every_answer() {
+    let app = spawn_app().await;
+    let preflight = app
+        .client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/posts", app.address),
+        )
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    for (name, value) in [
+        ("access-control-allow-origin", "*"),
+        ("access-control-allow-methods", "*"),
+        ("access-control-allow-headers", "*"),
+    ] {
+        assert_eq!(preflight.headers()[name], value, "{name}");
+    }
+
+    for accept in [None, Some("gzip")] {
+        for (path, status) in [
+            ("/healthz", 200),
+            ("/openapi.json", 200),
+            ("/v1/no-such-thing", 404),
+        ] {
+            let mut request = app
+                .client
+                .get(format!("{}{path}", app.address))
+                .header("origin", "https://app.example");
+            if let Some(accept) = accept {
+                request = request.header("accept-encoding", accept);
+            }
+            let response = request.send().await.unwrap();
+            let headers = response.headers();
+            let what = format!("{path} with accept-encoding {accept:?}");
+            assert_eq!(response.status(), status, "{what}");
+            assert_eq!(headers["access-control-allow-origin"], "*", "{what}");
+            assert_eq!(headers["access-control-expose-headers"], "*", "{what}");
+            assert!(headers.contains_key("x-request-id"), "{what}");
+            let vary: Vec<&str> = headers
+                .get_all("vary")
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect();
+            assert!(
+                vary.iter().any(|v| v.contains("origin")),
+                "{what}: {vary:?}"
+            );
+            if path == "/openapi.json" {
+                assert!(vary.contains(&"accept-encoding"), "{what}: {vary:?}");
+                let gzip = accept.is_some();
+                assert_eq!(
+                    headers.get("content-encoding").is_some_and(|v| v == "gzip"),
+                    gzip,
+                    "{what}"
+                );
+                let body = response.bytes().await.unwrap();
+                assert_eq!(body.starts_with(&[0x1f, 0x8b]), gzip, "{what}");
+            }
+        }
+    }
+}
