@@ -16,7 +16,9 @@
 //! real `agora serve` binary (rate limiter off, workers off so billing does not compete
 //! for the cores; restarted with the limiter on to measure it: admitting everything,
 //! at the default 600/min where wrk's one client is refused, and behind a trusted
-//! proxy for the bytes per limited client). The client-side cache stays at its
+//! proxy for the bytes per limited client; and once more with both load generator and
+//! server single-threaded, as redis-benchmark and Redis are: `wrk -t1` against Agora
+//! with `TOKIO_WORKER_THREADS=1`). The client-side cache stays at its
 //! default; each row shows its hit rate from `/metrics`. Everything is stopped at the
 //! end. wrk, Agora and Redis share the machine's cores: the figures
 //! compare layers on one box; they are not the capacity of a deployment.
@@ -205,9 +207,22 @@ impl Bench {
         path
     }
 
-    /// wrk against `base` + the case's path: 2 s of warm-up, then the measured run.
+    /// wrk against `base` + the case's path: 2 s of warm-up, then the measured run
+    /// (two wrk threads, one with one connection).
     fn wrk(&self, base: &str, case: &Case, conns: usize, run: &str) -> Figures {
-        let threads = conns.clamp(1, 2).to_string();
+        self.wrk_threads(base, case, conns, conns.clamp(1, 2), run)
+    }
+
+    /// [`Bench::wrk`] with `threads` wrk threads.
+    fn wrk_threads(
+        &self,
+        base: &str,
+        case: &Case,
+        conns: usize,
+        threads: usize,
+        run: &str,
+    ) -> Figures {
+        let threads = threads.to_string();
         let url = format!("{base}{}", case.path);
         let warm = self.wrk_script(case, &format!("{run}-warm"));
         let _ = Command::new("wrk")
@@ -291,10 +306,11 @@ impl Bench {
         base: &str,
         case: &Case,
         conns: usize,
+        threads: usize,
         run: &str,
     ) -> (Figures, f64) {
         let (hits_before, misses_before) = self.cache_counts(base).await;
-        let figures = self.wrk(base, case, conns, run);
+        let figures = self.wrk_threads(base, case, conns, threads, run);
         let (hits, misses) = self.cache_counts(base).await;
         let (hits, misses) = (hits - hits_before, misses - misses_before);
         let rate = if hits + misses > 0.0 {
@@ -593,7 +609,7 @@ async fn main() {
     for (i, case) in cases.iter().enumerate() {
         eprintln!("bench: {} ...", case.name);
         let (through_agora, hit_rate) = bench
-            .wrk_with_hit_rate(&base, case, bench.conns, &format!("case{i}"))
+            .wrk_with_hit_rate(&base, case, bench.conns, 2, &format!("case{i}"))
             .await;
         let direct = bench.redis_benchmark(&case.rb_args);
         rows.push((through_agora, direct));
@@ -639,11 +655,30 @@ async fn main() {
         start_agora(&bin, &redis_url, 1_000_000_000, &default_window).await;
     let rb_hgetall = bench.redis_benchmark(&cases[0].rb_args);
     let (limiter_on, limiter_hit_rate) = bench
-        .wrk_with_hit_rate(&limited, &cases[0], bench.conns, "limiter")
+        .wrk_with_hit_rate(&limited, &cases[0], bench.conns, 2, "limiter")
         .await;
     drop(limited_process);
     let (_refusing_process, refusing) = start_agora(&bin, &redis_url, 600, &default_window).await;
     let refused = bench.wrk(&refusing, &cases[0], bench.conns, "refused");
+
+    // The same read with both sides single-threaded, the shape of the redis-benchmark
+    // pair (one client thread, Redis's one thread): wrk with one thread, Agora with one
+    // runtime worker. On this box the default runtime (a worker per core) shares two
+    // cores with wrk and Redis; this row shows Agora's per-core cost against Redis's.
+    let single = [
+        ("TOKIO_WORKER_THREADS", "1"),
+        ("AGORA_RATE_LIMIT_WINDOW_MS", "60000"),
+    ];
+    let mut singles = Vec::new();
+    for (limit, label) in [(0, "single-off"), (1_000_000_000, "single-on")] {
+        let (process, base) = start_agora(&bin, &redis_url, limit, &single).await;
+        let rb = bench.redis_benchmark(&cases[0].rb_args);
+        let (figures, hit_rate) = bench
+            .wrk_with_hit_rate(&base, &cases[0], bench.conns, 1, label)
+            .await;
+        drop(process);
+        singles.push((figures, rb, hit_rate));
+    }
     let limiter_bytes = limiter_memory(&bin, &redis_url, &bench).await;
 
     let (load1, load5, load15) = load_average();
@@ -721,6 +756,17 @@ async fn main() {
         limiter_on.rps,
         rb_hgetall.rps,
     );
+    for ((figures, rb, hit_rate), limiter) in singles.iter().zip(["off", "on"]) {
+        println!(
+            "single-threaded pair (wrk -t1, TOKIO_WORKER_THREADS=1), limiter {limiter}: GET /v1/users/{{id}} {:.0} req/s, p99 {:.2} ms, cache hit rate {} / HGETALL {:.0} (same run) = {:.2}x{}",
+            figures.rps,
+            figures.p99,
+            percent(*hit_rate),
+            rb.rps,
+            figures.rps / rb.rps,
+            non_2xx(figures.errors)
+        );
+    }
     println!(
         "a client over the default limit (600/min), refused locally: {:.0} req/s of 429, p99 {:.2} ms",
         refused.rps, refused.p99

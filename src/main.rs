@@ -72,7 +72,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker => {
             let state = AppState::connect(settings).await?;
-            workers::run(state.redis, app::shutdown_signal()).await;
+            workers::run(state.redis.clone(), app::shutdown_signal()).await;
         }
         Command::Seed {
             synthetic: true,

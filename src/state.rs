@@ -9,9 +9,13 @@ use std::time::Duration;
 use crate::config::Settings;
 use crate::redis::{Keys, Redis};
 
-/// What every handler can reach. Cheap to clone: handles and an `Arc`.
+/// What every handler can reach: one `Arc`, so the clone every request makes (axum's
+/// `State` extractor clones it) is one counter increment.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+/// The fields of [`AppState`], reached through it (`state.redis`).
+pub struct Parts {
     /// Redis: shared connection, key builder, dedicated-connection pool.
     pub redis: Redis,
     /// The settings the process started with.
@@ -32,10 +36,18 @@ impl AppState {
         )
         .await?
         .with_cache(settings.cache_entries as usize);
-        Ok(AppState {
+        Ok(AppState(Arc::new(Parts {
             notifications: crate::notifications::Hub::new(redis.clone()),
             redis,
             settings: Arc::new(settings),
-        })
+        })))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
     }
 }

@@ -20,7 +20,8 @@
 //! asks for as many units as it sent then (at most [`MAX_LEASE`] and 2% of the limit,
 //! never more than its bucket holds); the script charges them all in Redis at once and
 //! this instance spends them locally for up to 100 ms (one fetch per client at a time;
-//! meanwhile its other requests ask for one unit each). Leased units are counted like
+//! meanwhile its other requests wait for that fetch, about the round trip they would
+//! have spent asking Redis themselves, instead of each asking for one unit). Leased units are counted like
 //! any other, so leasing never admits more than the bucket allows; a unit may be
 //! *spent* up to 100 ms after it was charged, so over any window a client can get at
 //! most `limit × (1 + 100 ms / window)` requests (601 instead of 600 per minute at the
@@ -55,10 +56,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use redis::AsyncCommands;
+use tokio::sync::watch;
 
 use super::model::Decision;
 use super::quotas;
@@ -98,8 +100,9 @@ struct Lease {
     period_start: Instant,
     this_period: u64,
     last_period: u64,
-    /// A lease is being fetched: meanwhile other requests ask for one unit.
-    fetching: bool,
+    /// A lease is being fetched: meanwhile the client's other requests wait for it
+    /// (they subscribe; the sender is dropped when the fetch ends, either way).
+    fetching: Option<watch::Sender<()>>,
 }
 
 /// The leases of this instance, by limiter key.
@@ -114,13 +117,17 @@ enum Plan {
     Spent(u64, Duration),
     /// Ask Redis for this many units (more than one: a lease, being fetched).
     Ask(u64),
+    /// Another request is fetching this client's lease: wait for it (about one Redis
+    /// round trip, what asking Redis would have cost), then plan again.
+    Wait(watch::Receiver<()>),
 }
 
 impl Leases {
-    /// Counts the request and spends a leased unit of `key`, else says how many units
-    /// to ask for: what the client used in the last period (at most [`MAX_LEASE`] and
-    /// 2% of `limit`), or one unit while another request of the client fetches a lease.
-    fn plan(&mut self, key: &str, limit: u64, now: Instant) -> Plan {
+    /// Counts the request (unless `again`: it was counted before it waited) and spends
+    /// a leased unit of `key`, else says how many units to ask for: what the client
+    /// used in the last period (at most [`MAX_LEASE`] and 2% of `limit`), or to wait
+    /// while another request of the client fetches a lease.
+    fn plan(&mut self, key: &str, limit: u64, now: Instant, again: bool) -> Plan {
         if !self.by_key.contains_key(key) {
             if self.by_key.len() >= LEASES_CAPACITY {
                 self.by_key
@@ -139,7 +146,7 @@ impl Leases {
                     period_start: now,
                     this_period: 0,
                     last_period: 0,
-                    fetching: false,
+                    fetching: None,
                 },
             );
         }
@@ -154,7 +161,9 @@ impl Leases {
             lease.this_period = 0;
             lease.period_start = now;
         }
-        lease.this_period += 1;
+        if !again {
+            lease.this_period += 1;
+        }
         if lease.units > 0 && lease.until > now {
             lease.units -= 1;
             return Plan::Spent(
@@ -162,11 +171,14 @@ impl Leases {
                 lease.full_at.saturating_duration_since(now),
             );
         }
+        if let Some(fetch) = &lease.fetching {
+            return Plan::Wait(fetch.subscribe());
+        }
         let wanted = lease.last_period.min(MAX_LEASE).min(limit / LEASE_FRACTION);
-        if wanted <= 1 || lease.fetching {
+        if wanted <= 1 {
             return Plan::Ask(1);
         }
-        lease.fetching = true;
+        lease.fetching = Some(watch::Sender::new(()));
         Plan::Ask(wanted)
     }
 
@@ -176,7 +188,7 @@ impl Leases {
             return;
         };
         if wanted > 1 {
-            lease.fetching = false;
+            lease.fetching = None;
             lease.units = granted.saturating_sub(1);
             lease.remaining = decision.remaining;
             lease.full_at = now + Duration::from_millis(decision.reset_ms);
@@ -222,23 +234,33 @@ fn exempt(route: &str) -> bool {
         || route.starts_with("/docs")
 }
 
-/// State of the limiter middleware.
+/// State of the limiter middleware: one `Arc` (the middleware clones it per request).
 #[derive(Clone)]
-pub struct ApiLimiter {
+pub struct ApiLimiter(Arc<LimiterState>);
+
+pub struct LimiterState {
     app: AppState,
-    users: Arc<Mutex<HashMap<String, (String, Instant)>>>,
-    refused: Arc<Mutex<Refused>>,
-    leases: Arc<Mutex<Leases>>,
+    users: Mutex<HashMap<String, (String, Instant)>>,
+    refused: Mutex<Refused>,
+    leases: Mutex<Leases>,
+}
+
+impl std::ops::Deref for ApiLimiter {
+    type Target = LimiterState;
+
+    fn deref(&self) -> &LimiterState {
+        &self.0
+    }
 }
 
 impl ApiLimiter {
     pub fn new(app: AppState) -> ApiLimiter {
-        ApiLimiter {
+        ApiLimiter(Arc::new(LimiterState {
             app,
-            users: Arc::default(),
-            refused: Arc::default(),
-            leases: Arc::default(),
-        }
+            users: Mutex::default(),
+            refused: Mutex::default(),
+            leases: Mutex::default(),
+        }))
     }
 
     /// A lease fetch of `key` failed: the next request may fetch again.
@@ -247,7 +269,7 @@ impl ApiLimiter {
             && let Ok(mut leases) = self.leases.lock()
             && let Some(lease) = leases.by_key.get_mut(key)
         {
-            lease.fetching = false;
+            lease.fetching = None;
         }
     }
 
@@ -288,12 +310,9 @@ impl ApiLimiter {
 pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Next) -> Response {
     let per_minute = limiter.app.settings.rate_limit as u64;
     let window_ms = limiter.app.settings.rate_limit_window_ms.max(1);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    if per_minute == 0 || exempt(&route) {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("", |p| p.as_str());
+    if per_minute == 0 || exempt(route) {
         return next.run(request).await;
     }
 
@@ -307,9 +326,10 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
     };
     let request = Request::from_parts(parts, body);
     let redis = &limiter.app.redis;
-    let endpoint = format!("{} {route}", request.method());
+    let mut endpoint = String::new();
     let (window_key, quota) = match &user {
         Some(user) => {
+            endpoint = format!("{} {route}", request.method());
             let (hour, ms_left_in_hour) = quotas::current_hour(time::unix_ms(time::now()));
             let quota = quotas::quota_for(&endpoint).map(|limit| QuotaUse {
                 key: redis.keys.user_quotas(user, hour),
@@ -350,10 +370,21 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
     // A unit leased earlier (never with a quota: quota units are reserved one by one).
     let now = Instant::now();
     let quota_free = quota.is_none();
-    let plan = match limiter.leases.lock() {
-        Ok(mut leases) if quota_free => leases.plan(&window_key, per_minute, now),
+    let mut plan = match limiter.leases.lock() {
+        Ok(mut leases) if quota_free => leases.plan(&window_key, per_minute, now, false),
         _ => Plan::Ask(1),
     };
+    if let Plan::Wait(mut fetch) = plan {
+        // Ends when the fetch does (its sender is dropped); bounded all the same.
+        let _ = tokio::time::timeout(LEASE_TTL, fetch.changed()).await;
+        plan = match limiter.leases.lock() {
+            Ok(mut leases) => match leases.plan(&window_key, per_minute, Instant::now(), true) {
+                Plan::Wait(_) => Plan::Ask(1),
+                plan => plan,
+            },
+            Err(_) => Plan::Ask(1),
+        };
+    }
     let wanted = match plan {
         Plan::Spent(remaining, full) => {
             let mut response = next.run(request).await;
@@ -366,6 +397,7 @@ pub async fn limit(State(limiter): State<ApiLimiter>, request: Request, next: Ne
             return response;
         }
         Plan::Ask(units) => units,
+        Plan::Wait(_) => 1,
     };
 
     let reserved = quota.as_ref().map(|q| Reservation {
@@ -480,12 +512,13 @@ impl Drop for RefundOnDrop {
 
 /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds, rounded up).
 fn set_headers(headers: &mut HeaderMap, limit: u64, remaining: u64, reset_ms: u64) {
-    headers.insert("ratelimit-limit", HeaderValue::from(limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
-    headers.insert(
-        "ratelimit-reset",
-        HeaderValue::from(reset_ms.div_ceil(1000)),
-    );
+    // Names built once: a `&str` name is parsed again on every insert.
+    const LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+    const REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+    const RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+    headers.insert(LIMIT, HeaderValue::from(limit));
+    headers.insert(REMAINING, HeaderValue::from(remaining));
+    headers.insert(RESET, HeaderValue::from(reset_ms.div_ceil(1000)));
 }
 
 #[cfg(test)]
@@ -508,7 +541,7 @@ mod tests {
         for i in 0..20 {
             // One request every 150 ms: never more than one per period.
             let now = start + Duration::from_millis(150 * i);
-            assert!(matches!(leases.plan("c", 600, now), Plan::Ask(1)));
+            assert!(matches!(leases.plan("c", 600, now, false), Plan::Ask(1)));
         }
     }
 
@@ -518,29 +551,40 @@ mod tests {
         let start = Instant::now();
         // 30 requests in the first period, each asking for one unit.
         for _ in 0..30 {
-            assert!(matches!(leases.plan("c", 100_000, start), Plan::Ask(1)));
+            assert!(matches!(
+                leases.plan("c", 100_000, start, false),
+                Plan::Ask(1)
+            ));
         }
         let now = start + LEASE_TTL;
-        let Plan::Ask(wanted) = leases.plan("c", 100_000, now) else {
+        let Plan::Ask(wanted) = leases.plan("c", 100_000, now, false) else {
             panic!("nothing leased yet");
         };
         assert_eq!(wanted, 30);
-        // While that lease is fetched, others ask for one unit.
-        assert!(matches!(leases.plan("c", 100_000, now), Plan::Ask(1)));
+        // While that lease is fetched, others wait for it, and the wait ends when the
+        // lease arrives.
+        let Plan::Wait(mut fetch) = leases.plan("c", 100_000, now, false) else {
+            panic!("a second fetch started");
+        };
+        assert!(fetch.has_changed().is_ok(), "the fetch is still in flight");
         leases.granted("c", wanted, wanted, &decision(500), now);
+        assert!(
+            fetch.has_changed().is_err(),
+            "the waiter is woken by the grant"
+        );
         for left in (0..29).rev() {
-            match leases.plan("c", 100_000, now) {
+            match leases.plan("c", 100_000, now, false) {
                 Plan::Spent(remaining, _) => assert_eq!(remaining, 500 + left),
-                Plan::Ask(_) => panic!("leased units not spent"),
+                Plan::Ask(_) | Plan::Wait(_) => panic!("leased units not spent"),
             }
         }
         // Spent out: ask again; and leased units expire after LEASE_TTL.
-        let Plan::Ask(again) = leases.plan("c", 100_000, now) else {
+        let Plan::Ask(again) = leases.plan("c", 100_000, now, false) else {
             panic!()
         };
         leases.granted("c", again, again, &decision(0), now);
         assert!(matches!(
-            leases.plan("c", 100_000, now + 2 * LEASE_TTL),
+            leases.plan("c", 100_000, now + 2 * LEASE_TTL, false),
             Plan::Ask(_)
         ));
     }
@@ -550,17 +594,17 @@ mod tests {
         let mut leases = Leases::default();
         let start = Instant::now();
         for _ in 0..500 {
-            leases.plan("c", 600, start);
+            leases.plan("c", 600, start, false);
         }
         assert!(matches!(
-            leases.plan("c", 600, start + LEASE_TTL),
+            leases.plan("c", 600, start + LEASE_TTL, false),
             Plan::Ask(12)
         ));
         for _ in 0..500 {
-            leases.plan("d", 99, start);
+            leases.plan("d", 99, start, false);
         }
         assert!(matches!(
-            leases.plan("d", 99, start + LEASE_TTL),
+            leases.plan("d", 99, start + LEASE_TTL, false),
             Plan::Ask(1)
         ));
     }
