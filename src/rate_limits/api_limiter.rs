@@ -563,7 +563,7 @@ mod tests {
         assert_eq!(wanted, 30);
         // While that lease is fetched, others wait for it, and the wait ends when the
         // lease arrives.
-        let Plan::Wait(mut fetch) = leases.plan("c", 100_000, now, false) else {
+        let Plan::Wait(fetch) = leases.plan("c", 100_000, now, false) else {
             panic!("a second fetch started");
         };
         assert!(fetch.has_changed().is_ok(), "the fetch is still in flight");
