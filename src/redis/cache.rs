@@ -210,9 +210,9 @@ impl Cache {
     }
 
     /// The key prefixes whose keys may be cached (`KEY_PREFIX` + `user:`, `post:`,
-    /// `product:`).
+    /// `product:`, and the one key `users:celebrities` every home feed page reads).
     pub fn prefixes_for(key_prefix: &str) -> Vec<String> {
-        ["user:", "post:", "product:"]
+        ["user:", "post:", "product:", "users:celebrities"]
             .iter()
             .map(|p| format!("{key_prefix}{p}"))
             .collect()

@@ -135,12 +135,15 @@ pub(crate) async fn newest_first(
 ) -> AppResult<Option<Window>> {
     let mut fetch = first_fetch(limit);
     loop {
-        let mut pipe = redis::pipe();
+        // Through the client-side cache (a key it does not track goes to Redis): the
+        // newest page of a timeline or a post's comments is read far more often than
+        // the set changes. Owner and set share a slot: one round trip on a miss.
+        let mut reads = Vec::with_capacity(2);
         if let Some(owner) = owner {
-            pipe.exists(owner);
+            reads.push((owner.to_string(), redis::cmd("EXISTS").arg(owner).clone()));
         }
-        pipe.add_command(newest_first_cmd(key, after, fetch));
-        let mut replies: Vec<redis::Value> = pipe.query_async(&mut redis.conn()).await?;
+        reads.push((key.to_string(), newest_first_cmd(key, after, fetch)));
+        let mut replies = redis.read_cached(reads).await?;
         let window_reply = replies.pop().unwrap_or(redis::Value::Nil);
         if let Some(exists) = replies.pop()
             && !redis::from_redis_value::<bool>(exists)?

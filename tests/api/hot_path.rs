@@ -571,3 +571,48 @@ async fn leased_budgets_never_admit_more_than_the_bucket_across_instances() {
     // Never more than the bucket; at most (lease - 1) per instance left unspent.
     assert!((194..=201).contains(&admitted), "{admitted} admitted");
 }
+
+/// Home feed pages (the timeline window and `users:celebrities`) are read through the
+/// cache too: after a first read, a page costs no Redis command; a post fanned out by
+/// the other instance shows on this one's cached page within 100 ms.
+#[tokio::test]
+async fn a_cached_home_feed_page_shows_a_new_post_from_the_other_instance_within_100_ms() {
+    let (first, second) = two_instances().await;
+    let author = first.user("feedauthor").await;
+    let reader = first.user("feedreader").await;
+    first.follow(&reader, &author.id).await;
+    let page = |app: &TestApp| {
+        let redis = app.redis.clone();
+        let reader = reader.id.clone();
+        async move {
+            agora::social::feeds::repo::timeline_window(&redis, &reader, None, 20)
+                .await
+                .unwrap()
+                .entries
+                .into_iter()
+                .map(|(post, _)| post)
+                .collect::<Vec<_>>()
+        }
+    };
+    for round in 0..3 {
+        // Cached on the first instance: repeated reads are hits.
+        let hits = first.redis.cache_stats().unwrap().hits;
+        page(&first).await;
+        page(&first).await;
+        assert!(
+            first.redis.cache_stats().unwrap().hits > hits,
+            "the page was not served from the cache"
+        );
+        let post = second.publish(&author, &format!("round {round}")).await;
+        let post_id = post["id"].as_str().unwrap().to_string();
+        let seen = time_until(|| async { page(&first).await.contains(&post_id) }).await;
+        assert!(
+            seen <= Duration::from_millis(100),
+            "post seen after {seen:?}"
+        );
+        let feed = first
+            .get_ok("/v1/users/me/feed?limit=20", Some(&reader.token))
+            .await;
+        assert!(feed.to_string().contains(&post_id), "{feed}");
+    }
+}

@@ -180,7 +180,12 @@ pub async fn activity_window(
 
 /// Every author whose posts are pulled at read time.
 pub async fn celebrities(redis: &Redis) -> AppResult<Vec<String>> {
-    Ok(redis.conn().smembers(redis.keys.celebrities()).await?)
+    let key = redis.keys.celebrities();
+    let read = redis::cmd("SMEMBERS").arg(&key).clone();
+    let reply = redis.read_cached(vec![(key, read)]).await?;
+    Ok(redis::from_redis_value(
+        reply.into_iter().next().unwrap_or(redis::Value::Nil),
+    )?)
 }
 
 /// Marks `user_id` as an author whose posts are pulled at read time.
