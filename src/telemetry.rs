@@ -1,7 +1,7 @@
 //! Logging: one `tracing` subscriber for the process, text or JSON.
 //!
-//! Every request runs in a span carrying its method, route and request id (see
-//! `app::router`), so a 500's cause is logged next to the request that hit it.
+//! Every request runs in a span carrying its method, URI and request id (see
+//! `crate::edge`), so a 500's cause is logged next to the request that hit it.
 
 use tracing_subscriber::EnvFilter;
 
