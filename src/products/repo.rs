@@ -172,10 +172,16 @@ pub async fn exists(redis: &Redis, id: &str) -> AppResult<bool> {
 /// `ids`; `None` where a product does not exist.
 /// Through the client-side cache, like [`get`].
 pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Product>>> {
-    let hashes = redis
-        .hgetall_cached(ids.iter().map(|id| redis.keys.product(id)))
+    let products = redis
+        .hgetall_cached(
+            ids.iter().map(|id| redis.keys.product(id)),
+            Product::from_hash,
+        )
         .await?;
-    Ok(hashes.iter().map(Product::from_hash).collect())
+    Ok(products
+        .iter()
+        .map(|product| product.as_ref().clone())
+        .collect())
 }
 
 /// A page of the catalog, or of one category: the index, then every product in one

@@ -24,6 +24,7 @@ pub(crate) mod redact;
 pub(crate) mod scripts;
 pub(crate) mod set_scan;
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Value};
 
 pub use cache::Cache;
+use cache::Stored;
 pub use keys::Keys;
 
 /// How long one command may wait for its answer before the request fails with 503.
@@ -469,6 +471,49 @@ impl Redis {
     /// Only for reads of tracked keys (`user:`, `post:`, `product:`) whose reply
     /// depends on nothing but the key's contents (no PTTL: use PEXPIRETIME).
     pub async fn read_cached(&self, reads: Vec<(String, Cmd)>) -> redis::RedisResult<Vec<Value>> {
+        self.read_through(
+            reads,
+            |_, value| Ok(value),
+            |value| Stored::Reply(value.clone()),
+            |stored| match stored {
+                Stored::Reply(value) => Some(value),
+                Stored::Decoded(_) => None,
+            },
+        )
+        .await
+    }
+
+    /// [`Redis::read_cached`], each reply decoded by `decode` (given the read's index
+    /// in `reads`); the cache keeps the decoded value and a hit shares it (an `Arc`),
+    /// so hot entities are neither cloned nor decoded again. A reply `decode` refuses
+    /// is an error.
+    pub async fn read_cached_decoded<T: Send + Sync + 'static>(
+        &self,
+        reads: Vec<(String, Cmd)>,
+        decode: impl Fn(usize, Value) -> redis::RedisResult<T>,
+    ) -> redis::RedisResult<Vec<Arc<T>>> {
+        self.read_through(
+            reads,
+            |index, value| decode(index, value).map(Arc::new),
+            |decoded| Stored::Decoded(decoded.clone()),
+            |stored| match stored {
+                Stored::Decoded(any) => any.downcast::<T>().ok(),
+                Stored::Reply(_) => None,
+            },
+        )
+        .await
+    }
+
+    /// The read path both share: `take` turns a cached entry into a result (`None`: a
+    /// miss), `decode` a fetched reply, `keep` a result into what is stored. Server
+    /// errors are never stored.
+    async fn read_through<T>(
+        &self,
+        reads: Vec<(String, Cmd)>,
+        decode: impl Fn(usize, Value) -> redis::RedisResult<T>,
+        keep: impl Fn(&T) -> Stored,
+        take: impl Fn(Stored) -> Option<T>,
+    ) -> redis::RedisResult<Vec<T>> {
         let Some(cache) = self.cache.as_ref().filter(|c| c.is_live()) else {
             if let Some(cache) = &self.cache {
                 cache.count_misses(reads.len());
@@ -477,15 +522,16 @@ impl Redis {
             for (key, cmd) in reads {
                 batch.add(key, cmd);
             }
-            return batch.run(&self.conn).await;
+            let replies = batch.run(&self.conn).await?.into_iter().enumerate();
+            return replies.map(|(index, value)| decode(index, value)).collect();
         };
-        let mut replies: Vec<Option<Value>> = vec![None; reads.len()];
+        let mut results: Vec<Option<T>> = (0..reads.len()).map(|_| None).collect();
         let mut pending = Vec::new();
         let mut batch = batch::Batch::new();
         for (index, (key, cmd)) in reads.into_iter().enumerate() {
             let packed = cmd.get_packed_command();
-            match cache.get(&key, &packed) {
-                Some(value) => replies[index] = Some(value),
+            match cache.get(&key, &packed).and_then(&take) {
+                Some(found) => results[index] = Some(found),
                 None => {
                     pending.push((index, key.clone(), packed, cache.ticket(&key)));
                     batch.add(key, cmd);
@@ -496,26 +542,31 @@ impl Redis {
             cache.count_misses(pending.len());
             let fetched = batch.run(&self.conn.uncached()).await?;
             for ((index, key, packed, ticket), value) in pending.into_iter().zip(fetched) {
+                let storable = !matches!(value, Value::ServerError(_));
+                let result = decode(index, value)?;
                 if let Some(ticket) = ticket
-                    && !matches!(value, Value::ServerError(_))
+                    && storable
                 {
-                    cache.insert(&key, packed, value.clone(), ticket);
+                    cache.insert(&key, packed, keep(&result), ticket);
                 }
-                replies[index] = Some(value);
+                results[index] = Some(result);
             }
         }
-        Ok(replies
+        results
             .into_iter()
-            .map(|v| v.unwrap_or(Value::Nil))
-            .collect())
+            .enumerate()
+            .map(|(index, r)| r.map_or_else(|| decode(index, Value::Nil), Ok))
+            .collect()
     }
 
-    /// `HGETALL` of each key through the client-side cache ([`Redis::read_cached`]),
-    /// in order; an empty map where a key does not exist.
-    pub async fn hgetall_cached(
+    /// `HGETALL` of each key through the client-side cache, decoded by `decode` (an
+    /// empty map where a key does not exist); the cache keeps the decoded value
+    /// ([`Redis::read_cached_decoded`]), so a hit costs neither a decode nor a copy.
+    pub async fn hgetall_cached<T: Send + Sync + 'static>(
         &self,
         keys: impl IntoIterator<Item = String>,
-    ) -> redis::RedisResult<Vec<std::collections::HashMap<String, String>>> {
+        decode: impl Fn(&HashMap<String, String>) -> T,
+    ) -> redis::RedisResult<Vec<Arc<T>>> {
         let reads = keys
             .into_iter()
             .map(|key| {
@@ -523,11 +574,10 @@ impl Redis {
                 (key, cmd)
             })
             .collect();
-        self.read_cached(reads)
-            .await?
-            .into_iter()
-            .map(|value| Ok(redis::from_redis_value(value)?))
-            .collect()
+        self.read_cached_decoded(reads, |_, value| {
+            Ok(decode(&redis::from_redis_value(value)?))
+        })
+        .await
     }
 
     pub fn is_cluster(&self) -> bool {

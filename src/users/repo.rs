@@ -193,6 +193,16 @@ fn user_from_hmget(
     ))
 }
 
+/// One reply of a user read, decoded once: the cache keeps it and hits share it.
+enum UserReply {
+    /// `HGETALL user:{id}`.
+    Hash(HashMap<String, String>),
+    /// `HMGET user:{id} …`.
+    Fields(Vec<Option<String>>),
+    /// `ZCARD` of the followers or following set.
+    Count(u64),
+}
+
 /// Many users at once, in the order of `ids` (`None` where there is no such user): the
 /// whole users, or only `fields`, with the follow counts only when they are asked for.
 /// Through the client-side cache; what it does not hold is read in one batch (one
@@ -222,28 +232,30 @@ pub async fn get_many(
             }
         }
     }
-    let replies = redis.read_cached(reads).await?;
     let per_user = if with_counts { 3 } else { 1 };
+    let replies = redis
+        .read_cached_decoded(reads, |index, value| {
+            Ok(match (index % per_user, &names) {
+                (0, None) => UserReply::Hash(redis::from_redis_value(value)?),
+                (0, Some(_)) => UserReply::Fields(redis::from_redis_value(value)?),
+                _ => UserReply::Count(redis::from_redis_value(value)?),
+            })
+        })
+        .await?;
     let mut users = Vec::with_capacity(ids.len());
     for replies in replies.chunks(per_user) {
-        let count = |i: usize| -> AppResult<u64> {
-            match replies.get(i) {
-                Some(v) => Ok(redis::from_redis_value(v.clone())?),
-                None => Ok(0),
-            }
+        let count = |i: usize| match replies.get(i).map(|r| r.as_ref()) {
+            Some(UserReply::Count(n)) => *n,
+            _ => 0,
         };
-        let (followers, following) = (count(1)?, count(2)?);
-        users.push(match (&names, fields) {
-            (Some(names), Some(fields)) => {
-                let values = redis::from_redis_value(replies[0].clone())?;
-                user_from_hmget(names, values, fields, followers, following)
+        let (followers, following) = (count(1), count(2));
+        users.push(match (replies[0].as_ref(), &names, fields) {
+            (UserReply::Fields(values), Some(names), Some(fields)) => {
+                user_from_hmget(names, values.clone(), fields, followers, following)
             }
-            _ => {
-                let hash: HashMap<String, String> = redis::from_redis_value(replies[0].clone())?;
-                (!hash.is_empty()).then(|| {
-                    with_login_count(User::from_hash(&hash, Some(followers), Some(following)))
-                })
-            }
+            (UserReply::Hash(hash), ..) => (!hash.is_empty())
+                .then(|| with_login_count(User::from_hash(hash, Some(followers), Some(following)))),
+            _ => None,
         });
     }
     Ok(users)

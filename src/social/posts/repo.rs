@@ -372,10 +372,10 @@ pub async fn get(redis: &Redis, id: &str) -> AppResult<Option<Post>> {
 /// client-side cache holds from memory, the rest in one batch of HGETALLs (one
 /// pipeline per slot on a cluster).
 pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Post>>> {
-    let hashes = redis
-        .hgetall_cached(ids.iter().map(|id| redis.keys.post(id)))
+    let posts = redis
+        .hgetall_cached(ids.iter().map(|id| redis.keys.post(id)), Post::from_hash)
         .await?;
-    Ok(hashes.iter().map(Post::from_hash).collect())
+    Ok(posts.iter().map(|post| post.as_ref().clone()).collect())
 }
 
 /// The author of a post; `None` if there is no such post.
