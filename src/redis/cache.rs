@@ -1,5 +1,8 @@
 //! Server-assisted client-side cache: hot reads (user, post, product and session
-//! hashes, follow counts) served from process memory, invalidated by Redis.
+//! hashes, follow counts, pages of timelines and comments, `users:celebrities`) served
+//! from process memory, invalidated by Redis. An entry keeps either the reply or what
+//! its reader decoded it into ([`Stored`]), so a hit on a hot post shares one decoded
+//! value instead of copying and decoding the reply again.
 //!
 //! Why this shape:
 //! - **Invalidation comes from Redis** (RESP3 `CLIENT TRACKING ON BCAST PREFIX ...`): a

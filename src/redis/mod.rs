@@ -468,7 +468,8 @@ impl Redis {
     /// Runs read commands, each given with the one key it reads, and returns their
     /// replies in order: what the client-side cache holds comes from memory, the rest
     /// in one [`Batch`](batch::Batch) (one round trip per slot), stored for next time.
-    /// Only for reads of tracked keys (`user:`, `post:`, `product:`) whose reply
+    /// Only for reads of tracked keys (`user:`, `post:`, `product:`,
+    /// `users:celebrities`; others simply go to Redis) whose reply
     /// depends on nothing but the key's contents (no PTTL: use PEXPIRETIME).
     pub async fn read_cached(&self, reads: Vec<(String, Cmd)>) -> redis::RedisResult<Vec<Value>> {
         self.read_through(
