@@ -249,16 +249,14 @@ fn new_request_id() -> HeaderValue {
     // Version 4, variant 10xx (RFC 9562).
     bits = (bits & !(0xf << 76)) | (0x4 << 76);
     bits = (bits & !(0x3 << 62)) | (0x2 << 62);
-    let hex = format!("{bits:032x}");
-    let id = format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    );
-    HeaderValue::try_from(id).expect("hex digits and dashes are a valid header value")
+    // Written in place: 32 hex digits, dashes after the 8th, 12th, 16th and 20th.
+    let mut id = [b'-'; 36];
+    let mut digits = (0..36).filter(|i| !matches!(i, 8 | 13 | 18 | 23));
+    for shift in (0..32).rev() {
+        let digit = ((bits >> (shift * 4)) & 0xf) as usize;
+        id[digits.next().expect("32 digit places")] = b"0123456789abcdef"[digit];
+    }
+    HeaderValue::from_bytes(&id).expect("hex digits and dashes are a valid header value")
 }
 
 /// SplitMix64's output function: a bijection of `u64` that spreads every input bit.
