@@ -6,7 +6,8 @@
 //!                        this and `social_bench`)
 //!
 //! Env: `BENCH_SECONDS` (per wrk / redis-benchmark run, default 10),
-//! `BENCH_CONNECTIONS` (default 50), `BENCH_USERS` (synthetic users, default 20000),
+//! `BENCH_CONNECTIONS` (default 50), `BENCH_REPEAT` (alternating redis-benchmark / wrk
+//! pairs behind each median ratio of `GET /v1/users/{id}`, default 3), `BENCH_USERS` (synthetic users, default 20000),
 //! `BENCH_POSTS_PER_USER` (5), `BENCH_FOLLOWS_PER_USER` (20), `BENCH_PRODUCTS` (1000),
 //! `BENCH_CART_ITEMS` (5), `BENCH_LAYOUT_USERS` (users of the seed 002 layout
 //! comparison, 100000), `AGORA_BIN` (default `target/release/agora`).
@@ -679,6 +680,38 @@ async fn main() {
         drop(process);
         singles.push((figures, rb, hit_rate));
     }
+
+    // The users ratios again as medians of alternating pairs (redis-benchmark, then
+    // wrk): one run of each swings by about ±10% on a shared 2-core box.
+    let repeats = env_usize("BENCH_REPEAT", 3).max(1);
+    let no_env: &[(&str, &str)] = &[];
+    let mut medians = Vec::new();
+    for (n, (label, limit, env, threads)) in [
+        ("limiter off", 0, no_env, 2),
+        ("limiter on", 1_000_000_000, &default_window[..], 2),
+        ("single-threaded pair, limiter off", 0, &single[..], 1),
+        (
+            "single-threaded pair, limiter on",
+            1_000_000_000,
+            &single[..],
+            1,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (process, base) = start_agora(&bin, &redis_url, limit, env).await;
+        let mut ratios = Vec::new();
+        for i in 0..repeats {
+            let rb = bench.redis_benchmark(&cases[0].rb_args);
+            let run = format!("median{n}-{i}");
+            let agora = bench.wrk_threads(&base, &cases[0], bench.conns, threads, &run);
+            ratios.push(agora.rps / rb.rps);
+        }
+        drop(process);
+        ratios.sort_by(f64::total_cmp);
+        medians.push((label, ratios));
+    }
     let limiter_bytes = limiter_memory(&bin, &redis_url, &bench).await;
 
     let (load1, load5, load15) = load_average();
@@ -765,6 +798,15 @@ async fn main() {
             rb.rps,
             figures.rps / rb.rps,
             non_2xx(figures.errors)
+        );
+    }
+    for (label, ratios) in &medians {
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        println!(
+            "GET /v1/users/{{id}} / HGETALL, {label}: median {:.2}x of {} alternating pairs ({})",
+            ratios[ratios.len() / 2],
+            ratios.len(),
+            each.join(", ")
         );
     }
     println!(
