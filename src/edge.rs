@@ -14,8 +14,8 @@
 //! boxed service, cloned and boxed again per request, and the request id was a UUID
 //! from the operating system's random source (a system call per request). With the
 //! eleven layers the edge used to be, `/healthz` served 55k req/s on the 2-core
-//! benchmark machine, against 95k without them; one service doing the same work
-//! serves about 85k (README "Hot path" has the figures).
+//! benchmark machine (wrk -t2), against 95k without them; one service doing the same
+//! work serves 63k there, 88k with one runtime worker and wrk -t1 (README "Hot path").
 //!
 //! The parts that are not trivial are still tower-http's: an `OPTIONS` request (a CORS
 //! preflight) goes through its `Cors`, and a request with `Accept-Encoding` through its
@@ -152,7 +152,7 @@ impl<S: Inner> Service<Request> for Edge<S> {
             "request",
             method = %request.method(),
             uri = %request.uri(),
-            request_id = %String::from_utf8_lossy(id.as_bytes()),
+            request_id = id.to_str().unwrap_or("-"),
         );
         let parts = self.parts.clone();
         let preflight = request.method() == Method::OPTIONS;

@@ -204,20 +204,32 @@ impl RedisConn {
     }
 }
 
+/// `reply`, followed (once it is answered, when the cache is on) by `evict`: what a
+/// command wrote leaves the cache before its caller sees the reply.
+fn evict_after<'a, T: Send + 'a>(
+    cache: &Option<Arc<Cache>>,
+    reply: RedisFuture<'a, T>,
+    evict: impl FnOnce(&Cache) + Send + 'a,
+) -> RedisFuture<'a, T> {
+    match cache {
+        None => reply,
+        Some(cache) => {
+            let cache = cache.clone();
+            Box::pin(async move {
+                let reply = reply.await;
+                evict(&cache);
+                reply
+            })
+        }
+    }
+}
+
 impl ConnectionLike for RedisConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         let reply = self.link.req_packed_command(cmd);
-        match &self.cache {
-            None => reply,
-            Some(cache) => {
-                let cache = cache.clone();
-                Box::pin(async move {
-                    let reply = reply.await;
-                    cache.evict_written_cmd(cmd);
-                    reply
-                })
-            }
-        }
+        evict_after(&self.cache, reply, move |cache| {
+            cache.evict_written_cmd(cmd)
+        })
     }
 
     fn req_packed_commands<'a>(
@@ -227,17 +239,9 @@ impl ConnectionLike for RedisConn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         let replies = self.link.req_packed_commands(pipeline, offset, count);
-        match &self.cache {
-            None => replies,
-            Some(cache) => {
-                let cache = cache.clone();
-                Box::pin(async move {
-                    let replies = replies.await;
-                    cache.evict_written_pipeline(pipeline);
-                    replies
-                })
-            }
-        }
+        evict_after(&self.cache, replies, move |cache| {
+            cache.evict_written_pipeline(pipeline)
+        })
     }
 
     fn get_db(&self) -> i64 {
