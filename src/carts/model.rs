@@ -40,10 +40,10 @@ pub struct CartItem {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddItem {
-    #[schema(example = "1001")]
+    #[schema(example = "1001", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub product_id: String,
-    /// Units to add (HINCRBY), 1 to 10,000.
-    #[schema(example = 1)]
+    /// Units to add (HINCRBY), 1 to 10,000; the line may hold at most 10,000 units.
+    #[schema(example = 1, minimum = 1, maximum = 10_000)]
     pub quantity: i64,
 }
 
@@ -51,7 +51,7 @@ pub struct AddItem {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetQuantity {
-    /// The new quantity; 0 or less removes the line.
-    #[schema(example = 2)]
+    /// The new quantity, at most 10,000; 0 or less removes the line.
+    #[schema(example = 2, maximum = 10_000)]
     pub quantity: i64,
 }

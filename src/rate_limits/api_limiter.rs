@@ -21,13 +21,14 @@
 //! never more than its bucket holds); the script charges them all in Redis at once and
 //! this instance spends them locally for up to 100 ms (one fetch per client at a time;
 //! meanwhile its other requests wait for that fetch, about the round trip they would
-//! have spent asking Redis themselves, instead of each asking for one unit). Leased units are counted like
-//! any other, so leasing never admits more than the bucket allows; a unit may be
-//! *spent* up to 100 ms after it was charged, so over any window a client can get at
-//! most `limit × (1 + 100 ms / window)` requests (601 instead of 600 per minute at the
-//! defaults). Units a lease did not spend are lost until the bucket refills: with N
-//! instances a client can be refused up to N × (lease − 1) requests early, a lease
-//! being about what it sent in the previous 100 ms. Limits under 100 never lease.
+//! have spent asking Redis themselves, instead of each asking for one unit). Leased
+//! units are counted like any other, so leasing never admits more than the bucket
+//! allows; a unit may be *spent* up to 100 ms after it was charged, so over any window
+//! a client can get at most `limit × (1 + 100 ms / window)` requests (601 instead of
+//! 600 per minute at the defaults). Units a lease did not spend are lost until the
+//! bucket refills: with N instances a client can be refused up to N × (lease − 1)
+//! requests early, a lease being about what it sent in the previous 100 ms. Limits
+//! under 100 never lease.
 //!
 //! A client that was refused is refused again **locally**, without asking Redis, until
 //! its `Retry-After` has passed ([`Refused`], a bounded map). That is exact, not an

@@ -42,6 +42,9 @@ impl Paged for FollowEntry {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CommonQuery {
-    /// The other user's id.
+    /// The other user's id, or `me`. Required: without it the answer is a 422 naming `with`.
+    // An `Option` so that a missing `with` is Agora's 422 naming the field, not a
+    // deserialisation error.
+    #[param(required = true, example = "2", pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub with: Option<String>,
 }
