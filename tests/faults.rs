@@ -5,10 +5,15 @@
 //!   registrations and leaderboard score submissions, then restarted on the same port
 //!   and dir. Every answer must be 2xx or 503 problem+json with `Retry-After`, none may
 //!   outlast the request timeout, the service must answer 2xx again within 2 s of Redis
-//!   returning, and every write that was answered 2xx must still be in Redis.
+//!   returning, and every write that was answered 2xx must still be in Redis. A user
+//!   cached before the kill and changed directly in Redis (not through Agora) right
+//!   after the restart is never served as cached: the client-side cache emptied when
+//!   its tracking connection dropped.
 //! - Cluster (runs when `AGORA_TEST_CLUSTER=1`): a private 3-master + 3-replica cluster
 //!   loses a master (SIGKILL) under a load of reads and writes spread over all slots;
-//!   after its replica is promoted the same service process serves those slots again.
+//!   after its replica is promoted the same service process serves those slots again,
+//!   and the users of the killed master, changed directly on the promoted replica, are
+//!   served with the change.
 //!
 //! Each test runs in one pass of `make test` only (the one matching its topology), so
 //! the suite pays for each fault once; in the other pass it is reported as *ignored*.
@@ -386,6 +391,12 @@ async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_write() {
     .await;
     // An admin: the load writes many players' scores (only the player or an admin may).
     let player = app.admin("scorer").await;
+    // A user read twice before the kill: its hash is in the client-side cache.
+    let cached = app.user("cachedu").await;
+    let user_path = format!("/v1/users/{}", cached.id);
+    for _ in 0..2 {
+        assert_eq!(app.get_ok(&user_path, None).await["bio"], Value::Null);
+    }
 
     // Workers 0..3 register users, the others submit scores of distinct players.
     let plan: Plan = Arc::new(move |worker, n| {
@@ -409,9 +420,18 @@ async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_write() {
     })
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // While tracking was down the cached user changed behind Agora's back (as a restore
+    // or another writer would): the first answer after the restart must already show it.
+    let bio = changed_behind_agoras_back(&redis.url(), &app.redis.keys.user(&cached.id)).await;
+    let fresh_after = first_fresh_answer(&app, &user_path, &bio).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::Relaxed);
     let outcomes = load.await.unwrap();
+    eprintln!(
+        "fault-window: standalone: the user cached before the kill and changed directly in \
+         Redis after the restart was served fresh {:.3}s after Redis answered PING again",
+        secs(back_at, fresh_after)
+    );
 
     let errors: Vec<_> = outcomes.iter().filter(|o| !o.ok()).collect();
     let first_error = errors.iter().map(|o| o.finished).min();
@@ -503,6 +523,48 @@ async fn redis_killed_and_restarted_under_load_loses_no_acknowledged_write() {
         "fault-window: standalone: all {checked} acknowledged writes ({before_kill} of them before the kill) are in Redis after the restart"
     );
     redis.kill();
+}
+
+/// Sets `bio` of the user hash `key` through a connection of the test's own (not
+/// Agora's, which would evict its cache); returns the new bio.
+async fn changed_behind_agoras_back(url: &str, key: &str) -> String {
+    let bio = format!("changed at {:?}", Instant::now());
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(key)
+        .arg("bio")
+        .arg(&bio)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    bio
+}
+
+/// Polls `path` until it answers 2xx (at most 5 s), then for 2 s more (past the
+/// re-establishment of tracking, when the cache serves again), and asserts that every
+/// 2xx shows `bio`: after Redis restarted nothing cached before is served. Returns
+/// when the first 2xx came.
+async fn first_fresh_answer(app: &TestApp, path: &str, bio: &str) -> Instant {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut first = None;
+    loop {
+        let response = app.get(path, None).await;
+        if response.status().is_success() {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(
+                body["bio"], bio,
+                "{path} served a value cached before Redis restarted"
+            );
+            first.get_or_insert_with(Instant::now);
+        }
+        match first {
+            Some(at) if at.elapsed() > Duration::from_secs(2) => return at,
+            Some(_) => {}
+            None => assert!(Instant::now() < deadline, "{path} not 2xx within 5 s"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 // ---- cluster: a master killed, its replica promoted ----
@@ -662,6 +724,30 @@ async fn a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_t
     })
     .await
     .unwrap();
+    // The users on the killed master, cached by the load's reads, change on the promoted
+    // replica behind Agora's back: from here on only the new bio may be served.
+    let live: Vec<String> = ports
+        .iter()
+        .filter(|p| **p != victim.port)
+        .map(|p| format!("redis://127.0.0.1:{p}"))
+        .collect();
+    let client = redis::cluster::ClusterClient::new(live).unwrap();
+    let mut direct = client.get_async_connection().await.unwrap();
+    let mut changed = HashMap::new();
+    for user in users
+        .iter()
+        .filter(|u| on_victim(&app.redis.keys.user(&u.id)))
+    {
+        let bio = format!("after the failover {}", user.id);
+        let _: () = redis::cmd("HSET")
+            .arg(app.redis.keys.user(&user.id))
+            .arg("bio")
+            .arg(&bio)
+            .query_async(&mut direct)
+            .await
+            .unwrap();
+        changed.insert(user.id.clone(), bio);
+    }
     // Keep the load on until the service has served cleanly for 3 s (or 30 s passed).
     let give_up = killed_at + Duration::from_secs(30);
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -753,12 +839,14 @@ async fn a_killed_cluster_master_is_replaced_by_its_replica_without_restarting_t
         );
     }
     for user in &users {
-        assert_eq!(
-            app.get(&format!("/v1/users/{}", user.id), None)
-                .await
-                .status(),
-            200
-        );
+        let body = app.get_ok(&format!("/v1/users/{}", user.id), None).await;
+        if let Some(bio) = changed.get(&user.id) {
+            assert_eq!(
+                body["bio"], *bio,
+                "user {} was served as cached from the killed master",
+                user.id
+            );
+        }
     }
     drop(cluster);
 }
