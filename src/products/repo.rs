@@ -179,8 +179,8 @@ pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Pro
         )
         .await?;
     Ok(products
-        .iter()
-        .map(|product| product.as_ref().clone())
+        .into_iter()
+        .map(std::sync::Arc::unwrap_or_clone)
         .collect())
 }
 

@@ -566,7 +566,8 @@ impl Redis {
 
     /// `HGETALL` of each key through the client-side cache, decoded by `decode` (an
     /// empty map where a key does not exist); the cache keeps the decoded value
-    /// ([`Redis::read_cached_decoded`]), so a hit costs neither a decode nor a copy.
+    /// ([`Redis::read_cached_decoded`]), so a hit costs no decode and shares the value;
+    /// a caller that needs its own copy takes it with `Arc::unwrap_or_clone`.
     pub async fn hgetall_cached<T: Send + Sync + 'static>(
         &self,
         keys: impl IntoIterator<Item = String>,

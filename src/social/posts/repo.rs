@@ -375,7 +375,12 @@ pub async fn get_many(redis: &Redis, ids: &[String]) -> AppResult<Vec<Option<Pos
     let posts = redis
         .hgetall_cached(ids.iter().map(|id| redis.keys.post(id)), Post::from_hash)
         .await?;
-    Ok(posts.iter().map(|post| post.as_ref().clone()).collect())
+    // A post the cache keeps is copied; one it does not keep (cache off, a lost race)
+    // is moved out.
+    Ok(posts
+        .into_iter()
+        .map(std::sync::Arc::unwrap_or_clone)
+        .collect())
 }
 
 /// The author of a post; `None` if there is no such post.
